@@ -1,0 +1,3 @@
+module github.com/smtpscope/smtpscope
+
+go 1.25.0
