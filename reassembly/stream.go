@@ -1,0 +1,302 @@
+package reassembly
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	gpreassembly "github.com/gopacket/gopacket/reassembly"
+)
+
+// invalidSeq is gopacket's "no sequence number yet".
+const invalidSeq gpreassembly.Sequence = -1
+
+// maxHoles caps the snap-length holes remembered per direction. Holes are
+// consumed as the stream is delivered, so only out-of-order truncated
+// segments can pile up; past the cap their stand-in bytes are delivered as
+// zeros and counted as data.
+const maxHoles = 256
+
+// hole is a range of sequence numbers whose bytes were cut by the snap length.
+type hole struct{ start, end gpreassembly.Sequence }
+
+// heldChunk is data held while Detect decides.
+type heldChunk struct {
+	side int
+	p    []byte
+	ts   time.Time
+}
+
+// stream is one TCP connection as gopacket's reassembly sees it. Its "sides"
+// are indexed as gopacket's directions: 0 is the sender of the first packet.
+type stream struct {
+	a      *Assembler
+	seq    int64 // order of the first packet
+	start  time.Time
+	last   time.Time
+	ends   [2]netip.AddrPort
+	server int // side of the server; -1 until decided
+	sides  Sides
+	bySYN  bool
+
+	detecting bool // selected only if Detect says so
+	ignored   bool // Detect said no
+	held      []heldChunk
+	heldBytes [2]int
+
+	sawSYN, sawPayload bool
+	h                  Handler
+	stats              ConnStats
+	closed             bool
+
+	pos   [2]gpreassembly.Sequence // next sequence number to deliver
+	holes [2][]hole
+}
+
+func side(dir gpreassembly.TCPFlowDirection) int {
+	if dir == gpreassembly.TCPDirClientToServer {
+		return 0
+	}
+	return 1
+}
+
+func (s *stream) dir(side int) Dir {
+	if side == s.server {
+		return FromServer
+	}
+	return FromClient
+}
+
+// Accept sees every segment of the connection before reassembly does.
+func (s *stream) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir gpreassembly.TCPFlowDirection, nextSeq gpreassembly.Sequence, start *bool, ac gpreassembly.AssemblerContext) bool {
+	if s.closed || s.ignored {
+		return false
+	}
+	i := side(dir)
+	s.stats.Packets++
+	if ci.Timestamp.After(s.last) {
+		s.last = ci.Timestamp
+	}
+	seq := gpreassembly.Sequence(tcp.Seq)
+	if tcp.SYN {
+		s.sawSYN = true
+		if !s.bySYN {
+			s.bySYN = true
+			s.sides = SidesBySYN
+			if tcp.ACK {
+				s.server = i
+			} else {
+				s.server = 1 - i
+			}
+		}
+	}
+	if nextSeq == invalidSeq {
+		if tcp.SYN {
+			s.pos[i] = seq.Add(1)
+		} else {
+			// The connection began before the capture: start here.
+			*start = true
+			s.pos[i] = seq
+		}
+	}
+	inWindow := nextSeq == invalidSeq || nextSeq.Difference(seq) == 0
+	if tcp.RST && inWindow {
+		s.stats.End = EndRST
+		s.a.done = append(s.a.done, s)
+	} else if tcp.FIN && s.stats.End == EndOpen {
+		s.stats.End = EndFIN
+	}
+	if len(tcp.Payload) > 0 {
+		s.sawPayload = true
+	}
+	if m := s.a.ctx.missing; m > 0 && len(s.holes[i]) < maxHoles {
+		end := seq.Add(len(tcp.Payload))
+		s.holes[i] = append(s.holes[i], hole{start: end.Add(-m), end: end})
+	}
+	return true
+}
+
+// ReassembledSG receives the next bytes of one direction, in order.
+func (s *stream) ReassembledSG(sg gpreassembly.ScatterGather, ac gpreassembly.AssemblerContext) {
+	if s.closed || s.ignored {
+		return
+	}
+	dir, _, _, skip := sg.Info()
+	i := side(dir)
+	ts := s.a.ctx.ci.Timestamp
+	if ts.After(s.last) || ts.IsZero() {
+		ts = s.last // released by a flush long after the connection's last packet
+	}
+	if skip != 0 {
+		s.gap(i, skip, ts)
+		if skip > 0 {
+			s.pos[i] = s.pos[i].Add(skip)
+		}
+	}
+	n, _ := sg.Lengths()
+	if n == 0 {
+		return
+	}
+	data := sg.Fetch(n)
+	// Turn the stand-ins for bytes cut by the snap length back into gaps.
+	for len(s.holes[i]) > 0 && len(data) > 0 && !s.ignored {
+		h := s.holes[i][0]
+		if s.pos[i].Difference(h.end) <= 0 {
+			s.holes[i] = s.holes[i][1:] // already behind us
+			continue
+		}
+		off := max(0, s.pos[i].Difference(h.start))
+		if off >= len(data) {
+			break
+		}
+		if off > 0 {
+			s.data(i, data[:off], ts)
+			data = data[off:]
+			s.pos[i] = s.pos[i].Add(off)
+		}
+		k := min(s.pos[i].Difference(h.end), len(data))
+		s.gap(i, k, ts)
+		data = data[k:]
+		s.pos[i] = s.pos[i].Add(k)
+	}
+	if len(data) > 0 {
+		s.data(i, data, ts)
+		s.pos[i] = s.pos[i].Add(len(data))
+	}
+}
+
+// ReassemblyComplete is called when both directions have ended.
+func (s *stream) ReassemblyComplete(ac gpreassembly.AssemblerContext) bool {
+	if !s.closed {
+		s.a.done = append(s.a.done, s)
+	}
+	// Keep the connection so that its last ACKs are not taken for a new
+	// one; an idle flush removes it.
+	return false
+}
+
+// decideSides settles which side is the server from the first bytes one side
+// sent, when no SYN did.
+func (s *stream) decideSides(i int, first []byte) {
+	if s.server >= 0 {
+		return
+	}
+	if s.a.opts.Role != nil && first != nil {
+		switch s.a.opts.Role(first) {
+		case RoleServer:
+			s.server, s.sides = i, SidesByContent
+			return
+		case RoleClient:
+			s.server, s.sides = 1-i, SidesByContent
+			return
+		}
+	}
+	s.sides = SidesByPort
+	p0, p1 := s.ends[0].Port(), s.ends[1].Port()
+	sel0, sel1 := s.a.selectedPort(p0), s.a.selectedPort(p1)
+	switch {
+	case sel0 && !sel1:
+		s.server = 0
+	case sel1 && !sel0:
+		s.server = 1
+	case p0 < p1:
+		s.server = 0
+	default:
+		s.server = 1
+	}
+}
+
+func (s *stream) create() {
+	c := Conn{Client: s.ends[1-s.server], Server: s.ends[s.server], Start: s.start, Sides: s.sides}
+	s.h = s.a.newHandler(c)
+	s.a.counters.Connections++
+}
+
+func (s *stream) data(i int, p []byte, ts time.Time) {
+	if s.h == nil {
+		s.decideSides(i, p)
+		if s.detecting {
+			s.detect(i, p, ts)
+			return
+		}
+		s.create()
+	}
+	d := s.dir(i)
+	s.stats.Bytes[d] += int64(len(p))
+	s.h.Data(d, p, ts)
+}
+
+func (s *stream) gap(i, n int, ts time.Time) {
+	if s.h == nil {
+		if s.detecting {
+			s.ignore() // content detection cannot see across a gap
+			return
+		}
+		s.decideSides(i, nil)
+		s.create()
+	}
+	d := s.dir(i)
+	if n > 0 {
+		s.stats.Missing[d] += int64(n)
+	}
+	s.h.Gap(d, n, ts)
+}
+
+// detect holds the first bytes of a connection on an unselected port until
+// Detect decides, then replays them to a new Handler or drops the connection.
+func (s *stream) detect(i int, p []byte, ts time.Time) {
+	n := min(len(p), DetectBytes-s.heldBytes[i])
+	if n > 0 {
+		s.held = append(s.held, heldChunk{side: i, p: append([]byte(nil), p...), ts: ts})
+		s.heldBytes[i] += n
+	}
+	var first [2][]byte
+	for _, c := range s.held {
+		if len(first[c.side]) < DetectBytes {
+			first[c.side] = append(first[c.side], c.p...)
+		}
+	}
+	client, server := first[1-s.server], first[s.server]
+	switch s.a.opts.Detect(client[:min(len(client), DetectBytes)], server[:min(len(server), DetectBytes)]) {
+	case VerdictYes:
+		s.detecting = false
+		s.create()
+		held := s.held
+		s.held = nil
+		for _, c := range held {
+			d := s.dir(c.side)
+			s.stats.Bytes[d] += int64(len(c.p))
+			s.h.Data(d, c.p, c.ts)
+		}
+	case VerdictNo:
+		s.ignore()
+	default:
+		if s.heldBytes[0] >= DetectBytes || s.heldBytes[1] >= DetectBytes {
+			s.ignore()
+		}
+	}
+}
+
+func (s *stream) ignore() {
+	s.ignored = true
+	s.held = nil
+}
+
+// close hands the connection's end to its Handler. A connection that never
+// carried data nor a SYN (a stray ACK after the end) is not reported, nor is
+// one Detect did not select.
+func (s *stream) close() {
+	if s.closed {
+		return
+	}
+	s.closed = true
+	if s.h == nil {
+		if s.detecting || s.ignored || !s.sawSYN {
+			return
+		}
+		s.decideSides(0, nil)
+		s.create()
+	}
+	s.h.Close(s.last, s.stats)
+}

@@ -1,0 +1,427 @@
+package smtpdecode
+
+import (
+	"bytes"
+	"time"
+)
+
+// Options bound what a Decoder keeps. The zero value means the defaults.
+type Options struct {
+	// MaxLine is the longest line kept, in bytes; the rest of a longer line
+	// is dropped. Default 4096 (RFC 5321 allows 512 for commands and replies).
+	MaxLine int
+	// MaxCommands is how many turns a session keeps; later ones are
+	// counted in Session.DroppedCommands. Default 10000.
+	MaxCommands int
+	// MaxPending is how many commands may wait for replies; past it the
+	// oldest is taken as unanswered. Default 1000.
+	MaxPending int
+	// MaxHold is how many client bytes are held while the reply to DATA,
+	// AUTH or STARTTLS is awaited (it decides how to read them); past it
+	// they are read as if the server had said yes. Default 64 KiB.
+	MaxHold int
+}
+
+// Defaults for Options.
+const (
+	DefaultMaxLine     = 4096
+	DefaultMaxCommands = 10000
+	DefaultMaxPending  = 1000
+	DefaultMaxHold     = 64 << 10
+)
+
+// awaitKind is what the reply to a command decides about the client's next bytes.
+type awaitKind uint8
+
+const (
+	awaitNothing awaitKind = iota
+	awaitData              // 354: message content follows
+	awaitAuth              // 334: an AUTH response line follows
+	awaitTLS               // 220 to STARTTLS: TLS follows
+)
+
+// pending is a client turn waiting for its reply.
+type pending struct {
+	idx   int // into Session.Commands; -1 when not kept
+	await awaitKind
+}
+
+// held is client input kept while a reply is awaited: bytes, or a gap.
+type held struct {
+	p   []byte
+	gap int
+	ts  time.Time
+}
+
+// Decoder decodes one SMTP connection. Feed it each direction's bytes in
+// order, in any chunking; Close returns the Session.
+type Decoder struct {
+	opts Options
+	s    *Session
+
+	lines [2]lineBuf
+	reply *Reply // being framed
+
+	pending  []pending
+	awaiting bool // the client's bytes are held until the front-most awaiting reply
+	hold     []held
+	holdLen  int
+	authNext bool // the last reply was 334 to an AUTH exchange
+	replied  bool // a reply other than the greeting was seen
+
+	msg  *Message // message content being received
+	data dataState
+}
+
+// New returns a Decoder for one connection.
+func New(c Conn, o Options) *Decoder {
+	if o.MaxLine <= 0 {
+		o.MaxLine = DefaultMaxLine
+	}
+	if o.MaxCommands <= 0 {
+		o.MaxCommands = DefaultMaxCommands
+	}
+	if o.MaxPending <= 0 {
+		o.MaxPending = DefaultMaxPending
+	}
+	if o.MaxHold <= 0 {
+		o.MaxHold = DefaultMaxHold
+	}
+	d := &Decoder{
+		opts: o,
+		s:    &Session{Client: c.Client, Server: c.Server, Start: c.Start, End: c.Start},
+	}
+	d.lines[FromClient].max = o.MaxLine
+	d.lines[FromServer].max = o.MaxLine
+	return d
+}
+
+// Feed gives the decoder the next bytes one side sent, captured at ts.
+// p is not kept after Feed returns.
+func (d *Decoder) Feed(dir Direction, p []byte, ts time.Time) {
+	if len(p) == 0 {
+		return
+	}
+	if ts.After(d.s.End) {
+		d.s.End = ts
+	}
+	if dir == FromClient && d.s.Bytes[FromClient] == 0 && d.s.Greeting == nil && len(d.s.Commands) == 0 && p[0] == 0x16 {
+		// A TLS handshake record before any greeting: implicit TLS (port 465).
+		d.s.TLS, d.s.ImplicitTLS = true, true
+	}
+	d.s.Bytes[dir] += int64(len(p))
+	if dir == FromClient {
+		d.feedClient(p, ts)
+	} else {
+		d.feedServer(p, ts)
+	}
+}
+
+// Gap tells the decoder that n bytes one side sent were lost (n < 0: unknown).
+func (d *Decoder) Gap(dir Direction, n int, ts time.Time) {
+	d.s.Gaps = append(d.s.Gaps, Gap{Time: ts, Dir: dir, Bytes: n})
+	if n > 0 {
+		d.s.Missing[dir] += int64(n)
+	}
+	if d.s.TLS {
+		return
+	}
+	if dir == FromClient {
+		if d.awaiting {
+			d.holdGap(n, ts)
+			return
+		}
+		d.clientGap(n)
+		return
+	}
+	// The replies in flight are lost; resynchronise on the next reply.
+	d.lines[FromServer].reset()
+	d.reply = nil
+	for _, p := range d.pending {
+		if p.idx >= 0 {
+			d.s.Commands[p.idx].LostReply = true
+		}
+	}
+	d.pending = d.pending[:0]
+	d.authNext = false
+	if d.awaiting {
+		d.awaiting = false
+		d.release(ts, true)
+	}
+}
+
+// Close ends the connection at ts and returns what it said.
+func (d *Decoder) Close(ts time.Time, how Closed) *Session {
+	if ts.After(d.s.End) {
+		d.s.End = ts
+	}
+	if d.awaiting {
+		d.awaiting = false
+		d.release(ts, true)
+	}
+	if d.msg != nil {
+		d.endMessage(ts, false)
+	} else if !d.s.TLS {
+		// A last line without its line ending (nc without a final newline).
+		if l := d.lines[FromClient].flush(); l != nil {
+			d.clientLine(l, ts)
+		}
+	}
+	if !d.s.TLS {
+		if l := d.lines[FromServer].flush(); l != nil {
+			d.serverLine(l, ts)
+		}
+		if d.reply != nil {
+			d.endReply()
+		}
+	}
+	d.s.Closed = how
+	return d.s
+}
+
+func (d *Decoder) feedClient(p []byte, ts time.Time) {
+	for len(p) > 0 {
+		switch {
+		case d.s.TLS:
+			d.s.TLSBytes[FromClient] += int64(len(p))
+			return
+		case d.awaiting:
+			d.holdBytes(p, ts)
+			return
+		case d.msg != nil:
+			n, end := d.messageBytes(p, ts)
+			p = p[n:]
+			if end {
+				d.endMessage(ts, true)
+			}
+		default:
+			line, n, ok := d.lines[FromClient].next(p)
+			p = p[n:]
+			if ok {
+				d.clientLine(line, ts)
+			}
+		}
+	}
+}
+
+func (d *Decoder) feedServer(p []byte, ts time.Time) {
+	for len(p) > 0 {
+		if d.s.TLS {
+			d.s.TLSBytes[FromServer] += int64(len(p))
+			return
+		}
+		line, n, ok := d.lines[FromServer].next(p)
+		p = p[n:]
+		if ok {
+			d.serverLine(line, ts)
+		}
+	}
+}
+
+// holdBytes keeps client bytes until the awaited reply says how to read them.
+func (d *Decoder) holdBytes(p []byte, ts time.Time) {
+	d.hold = append(d.hold, held{p: bytes.Clone(p), ts: ts})
+	d.holdLen += len(p)
+	if d.holdLen > d.opts.MaxHold {
+		// The server has not answered for long: read on as if it said yes.
+		d.awaiting = false
+		d.release(ts, false)
+	}
+}
+
+func (d *Decoder) holdGap(n int, ts time.Time) {
+	d.hold = append(d.hold, held{gap: n, ts: ts})
+}
+
+// release feeds the held client input again. When guess is set, the awaited
+// reply is unknown (lost, or never sent) and the held bytes decide: a
+// message after DATA unless they read like a command.
+func (d *Decoder) release(ts time.Time, guess bool) {
+	if len(d.pending) > 0 {
+		front := d.pending[0]
+		if front.await != awaitNothing {
+			d.resolve(front, guess)
+		}
+	}
+	h := d.hold
+	d.hold, d.holdLen = nil, 0
+	for _, c := range h {
+		if c.p == nil {
+			if d.awaiting {
+				d.holdGap(c.gap, c.ts)
+			} else {
+				d.clientGap(c.gap)
+			}
+			continue
+		}
+		d.feedClient(c.p, c.ts)
+	}
+	_ = ts
+}
+
+// resolve applies the outcome of an awaited reply that never came.
+func (d *Decoder) resolve(p pending, guess bool) {
+	if !guess {
+		d.begin(p.await)
+		return
+	}
+	var first []byte
+	for _, c := range d.hold {
+		first = append(first, c.p...)
+		if len(first) >= 16 {
+			break
+		}
+	}
+	if p.await == awaitData && len(first) > 0 && !looksLikeCommand(first) {
+		d.begin(awaitData)
+	}
+	if p.await == awaitTLS && len(first) > 0 && first[0] == 0x16 {
+		d.begin(awaitTLS)
+	}
+}
+
+// begin switches the client's reading after a positive awaited reply.
+func (d *Decoder) begin(a awaitKind) {
+	switch a {
+	case awaitData:
+		d.msg = &Message{}
+		d.data = dataLineStart
+	case awaitAuth:
+		d.authNext = true
+	case awaitTLS:
+		d.s.TLS = true
+	}
+}
+
+func (d *Decoder) clientGap(n int) {
+	if d.msg != nil {
+		if n > 0 {
+			d.msg.Missing += int64(n)
+		}
+		return
+	}
+	d.lines[FromClient].reset()
+}
+
+// clientLine handles one complete client line, line ending included.
+func (d *Decoder) clientLine(line []byte, ts time.Time) {
+	raw := trimEOL(line)
+	c := Command{Time: ts, Line: string(raw)}
+	await := awaitNothing
+	if d.authNext {
+		d.authNext = false
+		c.Kind = KindAuthResponse
+		await = awaitAuth
+	} else {
+		c.Verb, c.Arg = ParseCommand(raw)
+		switch c.Verb {
+		case "DATA":
+			await = awaitData
+		case "AUTH":
+			await = awaitAuth
+		case "STARTTLS":
+			await = awaitTLS
+		}
+	}
+	d.push(c, await)
+	if await != awaitNothing {
+		d.awaiting = true
+	}
+}
+
+// push records a client turn that waits for a reply.
+func (d *Decoder) push(c Command, await awaitKind) {
+	idx := d.add(c)
+	if len(d.pending) >= d.opts.MaxPending {
+		d.pending = d.pending[1:]
+	}
+	d.pending = append(d.pending, pending{idx: idx, await: await})
+}
+
+// add keeps a turn if there is room and returns its index, or -1.
+func (d *Decoder) add(c Command) int {
+	if len(d.s.Commands) >= d.opts.MaxCommands {
+		d.s.DroppedCommands++
+		return -1
+	}
+	d.s.Commands = append(d.s.Commands, c)
+	return len(d.s.Commands) - 1
+}
+
+// serverLine handles one complete server line, line ending included.
+func (d *Decoder) serverLine(line []byte, ts time.Time) {
+	code, more, text, ok := ParseReplyLine(trimEOL(line))
+	if d.reply == nil {
+		d.reply = &Reply{Code: code}
+	}
+	d.reply.Time = ts
+	d.reply.Lines = append(d.reply.Lines, string(text))
+	if !ok && len(d.reply.Lines) == 1 {
+		d.reply.Code = 0
+	}
+	if ok && more {
+		return
+	}
+	d.endReply()
+}
+
+// endReply pairs the reply just completed with the turn it answers.
+func (d *Decoder) endReply() {
+	r := d.reply
+	d.reply = nil
+	if d.s.Greeting == nil && !d.replied && (len(d.pending) == 0 || r.Code == 220) {
+		d.s.Greeting = r
+		return
+	}
+	d.replied = true
+	if len(d.pending) == 0 {
+		d.add(Command{Time: r.Time, Kind: KindUnmatched, Reply: r})
+		return
+	}
+	p := d.pending[0]
+	d.pending = d.pending[1:]
+	if p.idx >= 0 {
+		d.s.Commands[p.idx].Reply = r
+	}
+	if p.await == awaitNothing {
+		return
+	}
+	positive := false
+	switch p.await {
+	case awaitData:
+		positive = r.Code == 354
+	case awaitAuth:
+		positive = r.Code == 334
+	case awaitTLS:
+		positive = r.Code == 220
+	}
+	if positive {
+		d.begin(p.await)
+	}
+	if d.awaiting && !d.frontAwaits() {
+		d.awaiting = false
+		d.release(r.Time, false)
+	}
+}
+
+// frontAwaits reports whether a pending turn still decides how the client's
+// bytes are read.
+func (d *Decoder) frontAwaits() bool {
+	for _, p := range d.pending {
+		if p.await != awaitNothing {
+			return true
+		}
+	}
+	return false
+}
+
+// looksLikeCommand reports whether p starts like an SMTP command line.
+func looksLikeCommand(p []byte) bool {
+	verb, _, _ := bytes.Cut(p, []byte{' '})
+	verb = trimEOL(verb)
+	switch upperASCII(verb) {
+	case "HELO", "EHLO", "MAIL", "RCPT", "DATA", "RSET", "QUIT", "NOOP", "VRFY", "EXPN", "HELP", "AUTH", "STARTTLS", "BDAT":
+		return true
+	}
+	return false
+}

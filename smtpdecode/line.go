@@ -1,0 +1,135 @@
+package smtpdecode
+
+import (
+	"bytes"
+	"time"
+)
+
+// lineBuf frames one direction's bytes into lines. A line split across
+// chunks is gathered in buf, which never grows past max bytes: the rest of
+// an over-long line is dropped and counted in cut.
+type lineBuf struct {
+	buf []byte
+	max int
+	cut int
+}
+
+// next returns the first complete line in p, with its LF, and how many bytes
+// of p it used. Without an LF in p, the bytes are kept for the next call and
+// ok is false. The line is valid until the next call.
+func (l *lineBuf) next(p []byte) (line []byte, n int, ok bool) {
+	i := bytes.IndexByte(p, '\n')
+	if i < 0 {
+		l.add(p)
+		return nil, len(p), false
+	}
+	if len(l.buf) == 0 && l.cut == 0 && i < l.max {
+		return p[:i+1], i + 1, true
+	}
+	l.add(p[:i+1])
+	line = l.buf
+	l.buf = l.buf[:0]
+	l.cut = 0
+	return line, i + 1, true
+}
+
+func (l *lineBuf) add(p []byte) {
+	room := l.max - len(l.buf)
+	if room < len(p) {
+		l.cut += len(p) - max(room, 0)
+		p = p[:max(room, 0)]
+	}
+	l.buf = append(l.buf, p...)
+}
+
+// flush returns a partial line left at the end of the stream, or nil.
+func (l *lineBuf) flush() []byte {
+	if len(l.buf) == 0 {
+		return nil
+	}
+	line := l.buf
+	l.buf = nil
+	l.cut = 0
+	return line
+}
+
+// reset drops a partial line (after a gap).
+func (l *lineBuf) reset() {
+	l.buf = l.buf[:0]
+	l.cut = 0
+}
+
+// dataState is where the message reader is within a line.
+type dataState uint8
+
+const (
+	dataLineStart dataState = iota // at the start of a line (the zero value: DATA begins a line)
+	dataDot                        // a "." began the line
+	dataDotCR                      // ".\r" began the line
+	dataBody                       // inside a line
+)
+
+// messageBytes reads message content from p until the line holding only
+// "." (ended by CRLF, or by a bare LF as lenient servers accept). It returns
+// how many bytes of p it used and whether the message ended.
+func (d *Decoder) messageBytes(p []byte, ts time.Time) (n int, end bool) {
+	m := d.msg
+	if m.Start.IsZero() {
+		m.Start = ts
+	}
+	m.End = ts
+	for n < len(p) {
+		switch d.data {
+		case dataLineStart:
+			if p[n] == '.' {
+				d.data = dataDot
+				n++
+				continue
+			}
+			d.data = dataBody
+		case dataDot:
+			switch p[n] {
+			case '\r':
+				d.data = dataDotCR
+				n++
+				continue
+			case '\n':
+				return n + 1, true
+			}
+			// A stuffed dot: dropped, the line goes on.
+			d.data = dataBody
+		case dataDotCR:
+			if p[n] == '\n' {
+				return n + 1, true
+			}
+			m.Bytes++ // the CR after the stuffed dot
+			d.data = dataBody
+		case dataBody:
+			i := bytes.IndexByte(p[n:], '\n')
+			if i < 0 {
+				m.Bytes += int64(len(p) - n)
+				return len(p), false
+			}
+			m.Bytes += int64(i + 1)
+			m.Lines++
+			n += i + 1
+			d.data = dataLineStart
+		}
+	}
+	return n, false
+}
+
+// endMessage closes the message being received; a terminated one waits for
+// the server's reply.
+func (d *Decoder) endMessage(ts time.Time, terminated bool) {
+	m := d.msg
+	d.msg = nil
+	m.End = ts
+	m.Terminated = terminated
+	c := Command{Time: ts, Kind: KindMessage, Message: m}
+	if !terminated {
+		d.add(c)
+		return
+	}
+	d.push(c, awaitNothing)
+}
