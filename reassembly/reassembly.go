@@ -103,6 +103,10 @@ func (s Sides) String() string {
 
 // Conn describes a connection when its Handler is created.
 type Conn struct {
+	// ID numbers connections from 1 in order of their first packet (for a
+	// connection whose first captured packet carried neither SYN nor data,
+	// or one selected by Detect, in order of the packet that made it known).
+	ID             int64
 	Client, Server netip.AddrPort
 	Start          time.Time // capture time of its first packet
 	Sides          Sides
@@ -196,7 +200,8 @@ type Assembler struct {
 
 	now       time.Time // capture time of the latest packet
 	nextFlush time.Time
-	streams   int64     // connections seen, numbering them by first packet
+	streams   int64     // connections seen
+	ids       int64     // IDs given
 	done      []*stream // connections closed during the current call
 	counters  Counters
 }
@@ -389,6 +394,9 @@ func (f factory) New(netFlow, tcpFlow gopacket.Flow, tcp *layers.TCP, ac gpreass
 	}
 	if !a.selectedPort(uint16(tcp.SrcPort)) && !a.selectedPort(uint16(tcp.DstPort)) {
 		s.detecting = true
+	} else if tcp.SYN || len(tcp.Payload) > 0 {
+		a.ids++
+		s.id = a.ids
 	}
 	return s
 }

@@ -33,6 +33,7 @@ type heldChunk struct {
 type stream struct {
 	a      *Assembler
 	seq    int64 // order of the first packet
+	id     int64 // Conn.ID, 0 until given
 	start  time.Time
 	last   time.Time
 	ends   [2]netip.AddrPort
@@ -208,7 +209,11 @@ func (s *stream) decideSides(i int, first []byte) {
 }
 
 func (s *stream) create() {
-	c := Conn{Client: s.ends[1-s.server], Server: s.ends[s.server], Start: s.start, Sides: s.sides}
+	if s.id == 0 {
+		s.a.ids++
+		s.id = s.a.ids
+	}
+	c := Conn{ID: s.id, Client: s.ends[1-s.server], Server: s.ends[s.server], Start: s.start, Sides: s.sides}
 	s.h = s.a.newHandler(c)
 	s.a.counters.Connections++
 }

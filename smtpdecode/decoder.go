@@ -2,6 +2,8 @@ package smtpdecode
 
 import (
 	"bytes"
+	"encoding/base64"
+	"strings"
 	"time"
 )
 
@@ -62,12 +64,13 @@ type Decoder struct {
 	lines [2]lineBuf
 	reply *Reply // being framed
 
-	pending  []pending
-	awaiting bool // the client's bytes are held until the front-most awaiting reply
-	hold     []held
-	holdLen  int
-	authNext bool // the last reply was 334 to an AUTH exchange
-	replied  bool // a reply other than the greeting was seen
+	pending   []pending
+	awaiting  bool // the client's bytes are held until the front-most awaiting reply
+	hold      []held
+	holdLen   int
+	authNext  bool   // the last reply was 334 to an AUTH exchange
+	replied   bool   // a reply other than the greeting was seen
+	challenge string // text of the last 334 reply
 
 	msg  *Message // message content being received
 	data dataState
@@ -311,6 +314,7 @@ func (d *Decoder) clientLine(line []byte, ts time.Time) {
 	if d.authNext {
 		d.authNext = false
 		c.Kind = KindAuthResponse
+		c.Secret = !asksUsername(d.challenge) && string(raw) != "*"
 		await = awaitAuth
 	} else {
 		c.Verb, c.Arg = ParseCommand(raw)
@@ -318,6 +322,9 @@ func (d *Decoder) clientLine(line []byte, ts time.Time) {
 		case "DATA":
 			await = awaitData
 		case "AUTH":
+			// An initial response (PLAIN, XOAUTH2...) carries the secret.
+			_, ir, _ := strings.Cut(c.Arg, " ")
+			c.Secret = ir != "" && ir != "="
 			await = awaitAuth
 		case "STARTTLS":
 			await = awaitTLS
@@ -392,6 +399,9 @@ func (d *Decoder) endReply() {
 		positive = r.Code == 354
 	case awaitAuth:
 		positive = r.Code == 334
+		if positive && len(r.Lines) > 0 {
+			d.challenge = r.Lines[0]
+		}
 	case awaitTLS:
 		positive = r.Code == 220
 	}
@@ -417,11 +427,23 @@ func (d *Decoder) frontAwaits() bool {
 
 // looksLikeCommand reports whether p starts like an SMTP command line.
 func looksLikeCommand(p []byte) bool {
-	verb, _, _ := bytes.Cut(p, []byte{' '})
-	verb = trimEOL(verb)
-	switch upperASCII(verb) {
+	end := bytes.IndexAny(p, " \r\n")
+	if end < 0 {
+		return false
+	}
+	switch upperASCII(p[:end]) {
 	case "HELO", "EHLO", "MAIL", "RCPT", "DATA", "RSET", "QUIT", "NOOP", "VRFY", "EXPN", "HELP", "AUTH", "STARTTLS", "BDAT":
 		return true
 	}
 	return false
+}
+
+// asksUsername reports whether a 334 challenge asks for a user name (AUTH
+// LOGIN's "VXNlcm5hbWU6"), whose answer is not a secret.
+func asksUsername(challenge string) bool {
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(challenge))
+	if err != nil {
+		return false
+	}
+	return strings.HasPrefix(strings.ToLower(string(b)), "user")
 }

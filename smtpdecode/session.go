@@ -98,6 +98,9 @@ type Command struct {
 	Reply   *Reply // nil when no reply was seen
 	// LostReply is set when a gap in the server's stream may have held the reply.
 	LostReply bool
+	// Secret is set when Line holds a credential: an AUTH response other
+	// than a user name, or an AUTH initial response.
+	Secret bool
 }
 
 // Latency is the time from the command to its reply, or 0 without a reply.
@@ -117,6 +120,13 @@ type Gap struct {
 
 // Session is what one connection said.
 type Session struct {
+	// ID numbers sessions from 1 in order of their first packet; Packets and
+	// Sides (how the client side was decided) come from reassembly. The
+	// decoder leaves them zero for its caller to set.
+	ID      int64
+	Packets int
+	Sides   string
+
 	Client, Server netip.AddrPort
 	Start, End     time.Time
 	Closed         Closed

@@ -1,0 +1,199 @@
+// Command smtpscope turns packet captures of mail traffic into readable SMTP
+// conversations.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/smtpscope/smtpscope/capture"
+	"github.com/smtpscope/smtpscope/pipeline"
+	"github.com/smtpscope/smtpscope/reassembly"
+	"github.com/smtpscope/smtpscope/report"
+	"github.com/smtpscope/smtpscope/smtpdecode"
+)
+
+// Exit statuses.
+const (
+	exitOK          = 0
+	exitFailure     = 1 // the output could not be written
+	exitBadInput    = 2 // usage errors, unreadable or malformed input
+	exitInterrupted = 130
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usageHead = `Usage: smtpscope -r FILE [options]
+
+Reads a packet capture (pcap or pcapng, either optionally gzip-compressed;
+"-" reads standard input) and prints every SMTP session in it as a
+conversation: C: client lines and S: server replies, with times and latencies.
+
+Examples:
+  smtpscope -r data.pcap                   every SMTP session as C:/S: lines
+  smtpscope -r data.pcapng.gz --json       one JSON object per session, per line
+  tcpdump -U -w - port 25 | smtpscope -r - read the capture from standard input
+  smtpscope -r data.pcap --port 2526       port 2526 too, besides 25, 587, 2525, 465
+  smtpscope -r data.pcap --any-port        also find SMTP on other ports by content
+
+Options:
+`
+
+// config is what the command line asked for.
+type config struct {
+	read        string
+	json        bool
+	ports       []uint16
+	anyPort     bool
+	showSecrets bool
+	opts        pipeline.Options
+}
+
+func parseArgs(args []string, stderr io.Writer) (*config, int) {
+	fs := pflag.NewFlagSet("smtpscope", pflag.ContinueOnError)
+	fs.SortFlags = false
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usageHead)
+		fmt.Fprint(stderr, fs.FlagUsages())
+	}
+	var c config
+	var ports []string
+	var perConnMiB, totalMiB int
+	var gapTimeout, idleTimeout time.Duration
+	fs.StringVarP(&c.read, "read", "r", "", "read packets from `FILE` (pcap, pcapng, gzip of either; - for stdin)")
+	fs.BoolVar(&c.json, "json", false, "print one JSON object per session, one per line")
+	fs.StringSliceVar(&ports, "port", nil, "also treat TCP `PORT` as SMTP (repeat or comma-separate)")
+	fs.BoolVar(&c.anyPort, "any-port", false, "also find SMTP on any TCP port by its content (a 220 greeting, then HELO/EHLO)")
+	fs.BoolVar(&c.showSecrets, "show-secrets", false, "show AUTH passwords and tokens instead of masking them")
+	fs.IntVar(&perConnMiB, "max-buffer-conn", reassembly.DefaultMaxBufferedPerConn>>20, "out-of-order data held per connection, in `MiB`")
+	fs.IntVar(&totalMiB, "max-buffer-total", reassembly.DefaultMaxBufferedTotal>>20, "out-of-order data held for all connections, in `MiB`")
+	fs.DurationVar(&gapTimeout, "gap-timeout", reassembly.DefaultGapTimeout, "how long (packet time) out-of-order data waits for missing bytes")
+	fs.DurationVar(&idleTimeout, "idle-timeout", reassembly.DefaultIdleTimeout, "how long (packet time) an idle connection stays open")
+	help := fs.BoolP("help", "h", false, "show this help")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return nil, exitOK
+		}
+		fmt.Fprintf(stderr, "smtpscope: %v\n\n", err)
+		fs.Usage()
+		return nil, exitBadInput
+	}
+	if *help {
+		fs.Usage()
+		return nil, exitOK
+	}
+	if c.read == "" || fs.NArg() > 0 {
+		if fs.NArg() > 0 {
+			fmt.Fprintf(stderr, "smtpscope: unexpected argument %q\n\n", fs.Arg(0))
+		} else {
+			fmt.Fprint(stderr, "smtpscope: no capture to read: give -r FILE\n\n")
+		}
+		fs.Usage()
+		return nil, exitBadInput
+	}
+	c.ports = append(c.ports, pipeline.DefaultPorts...)
+	for _, p := range ports {
+		n, err := strconv.ParseUint(strings.TrimSpace(p), 10, 16)
+		if err != nil || n == 0 {
+			fmt.Fprintf(stderr, "smtpscope: --port %q: not a TCP port number\n", p)
+			return nil, exitBadInput
+		}
+		c.ports = append(c.ports, uint16(n))
+	}
+	if perConnMiB <= 0 || totalMiB <= 0 || gapTimeout <= 0 || idleTimeout <= 0 {
+		fmt.Fprintln(stderr, "smtpscope: buffer sizes and timeouts must be positive")
+		return nil, exitBadInput
+	}
+	c.opts = pipeline.Options{
+		Ports:   c.ports,
+		AnyPort: c.anyPort,
+		Reassembly: reassembly.Options{
+			MaxBufferedPerConn: perConnMiB << 20,
+			MaxBufferedTotal:   totalMiB << 20,
+			GapTimeout:         gapTimeout,
+			IdleTimeout:        idleTimeout,
+		},
+	}
+	return &c, exitOK
+}
+
+// sessionWriter is what the output formats have in common.
+type sessionWriter interface {
+	Session(*smtpdecode.Session) error
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c, code := parseArgs(args, stderr)
+	if c == nil {
+		return code
+	}
+	var src *capture.Reader
+	var err error
+	if c.read == "-" {
+		src, err = capture.NewReader(stdin, "-")
+	} else {
+		src, err = capture.Open(c.read)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "smtpscope: %v\n", err)
+		return exitBadInput
+	}
+	defer src.Close()
+
+	ro := report.Options{ShowSecrets: c.showSecrets}
+	var out sessionWriter
+	var text *report.Text
+	if c.json {
+		out = report.NewJSON(stdout, ro)
+	} else {
+		text = report.NewText(stdout, ro)
+		out = text
+	}
+	var werr error
+	st, rerr := pipeline.Run(ctx, src, c.opts, func(s *smtpdecode.Session) {
+		if werr == nil {
+			werr = out.Session(s)
+		}
+	})
+	if werr != nil {
+		fmt.Fprintf(stderr, "smtpscope: writing output: %v\n", werr)
+		return exitFailure
+	}
+	summary := st.String()
+	if st.Sessions == 0 {
+		summary = fmt.Sprintf("no SMTP sessions in %s (%d packets read, %d skipped as malformed)", c.read, st.Packets, st.Malformed)
+	}
+	if text != nil {
+		if err := text.Line(summary); err != nil {
+			fmt.Fprintf(stderr, "smtpscope: writing output: %v\n", err)
+			return exitFailure
+		}
+	} else if st.Sessions == 0 {
+		fmt.Fprintln(stderr, "smtpscope: "+summary)
+	}
+	switch {
+	case rerr == nil:
+		return exitOK
+	case errors.Is(rerr, context.Canceled):
+		fmt.Fprintln(stderr, "smtpscope: interrupted")
+		return exitInterrupted
+	}
+	fmt.Fprintf(stderr, "smtpscope: %v\n", rerr)
+	return exitBadInput
+}

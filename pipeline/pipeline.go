@@ -1,0 +1,144 @@
+// Package pipeline runs a capture through reassembly and the SMTP decoder and
+// hands out each session as its connection ends. It owns the wiring between
+// the stages, nothing of their logic.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/smtpscope/smtpscope/capture"
+	"github.com/smtpscope/smtpscope/reassembly"
+	"github.com/smtpscope/smtpscope/smtpdecode"
+)
+
+// DefaultPorts are the server ports selected without --port: SMTP, submission,
+// the common alternative, and implicit-TLS submission.
+var DefaultPorts = []uint16{25, 587, 2525, 465}
+
+// Options configure a run. The zero value selects DefaultPorts with the
+// default caps.
+type Options struct {
+	Ports      []uint16 // server ports; nil means DefaultPorts
+	AnyPort    bool     // also find SMTP on other ports by content
+	Reassembly reassembly.Options
+	Decoder    smtpdecode.Options
+}
+
+// Stats count what a run read.
+type Stats struct {
+	Packets   int64 // packets read
+	Malformed int64 // packets skipped because they did not decode
+	Other     int64 // packets that were not TCP of a selected connection
+	Sessions  int64 // sessions handed out
+}
+
+// Run reads packets from src until it ends, ctx is done or the capture is
+// found broken, and calls emit with each session when its connection ends,
+// in a deterministic order. Sessions still open when Run stops are flushed
+// and emitted before it returns, also when it returns an error.
+func Run(ctx context.Context, src *capture.Reader, o Options, emit func(*smtpdecode.Session)) (Stats, error) {
+	var st Stats
+	ro := o.Reassembly
+	ro.Ports = o.Ports
+	if ro.Ports == nil {
+		ro.Ports = DefaultPorts
+	}
+	ro.Role = role
+	if o.AnyPort {
+		ro.Detect = detect
+	}
+	newHandler := func(c reassembly.Conn) reassembly.Handler {
+		return &conn{
+			conn: c,
+			dec:  smtpdecode.New(smtpdecode.Conn{Client: c.Client, Server: c.Server, Start: c.Start}, o.Decoder),
+			emit: func(s *smtpdecode.Session) {
+				st.Sessions++
+				emit(s)
+			},
+		}
+	}
+	a := reassembly.New(newHandler, ro)
+	var err error
+	for n := 0; ; n++ {
+		if n%1024 == 0 && ctx.Err() != nil {
+			err = ctx.Err()
+			break
+		}
+		p, rerr := src.Next()
+		if rerr != nil {
+			if !errors.Is(rerr, io.EOF) {
+				err = rerr
+			}
+			break
+		}
+		a.Packet(p.LinkType, p.Data, p.Time)
+	}
+	a.Flush()
+	c := a.Counters()
+	st.Packets, st.Malformed, st.Other = c.Packets, c.Malformed, c.Other
+	return st, err
+}
+
+// conn adapts a reassembled connection to the decoder.
+type conn struct {
+	conn reassembly.Conn
+	dec  *smtpdecode.Decoder
+	emit func(*smtpdecode.Session)
+}
+
+func (c *conn) Data(d reassembly.Dir, p []byte, ts time.Time) {
+	c.dec.Feed(smtpdecode.Direction(d), p, ts)
+}
+
+func (c *conn) Gap(d reassembly.Dir, n int, ts time.Time) {
+	c.dec.Gap(smtpdecode.Direction(d), n, ts)
+}
+
+func (c *conn) Close(ts time.Time, st reassembly.ConnStats) {
+	var how smtpdecode.Closed
+	switch st.End {
+	case reassembly.EndFIN:
+		how = smtpdecode.ClosedFIN
+	case reassembly.EndRST:
+		how = smtpdecode.ClosedRST
+	}
+	s := c.dec.Close(ts, how)
+	s.ID = c.conn.ID
+	s.Packets = st.Packets
+	s.Sides = c.conn.Sides.String()
+	c.emit(s)
+}
+
+func role(first []byte) reassembly.Role {
+	switch {
+	case smtpdecode.IsGreeting(first):
+		return reassembly.RoleServer
+	case smtpdecode.StartsLikeCommand(first):
+		return reassembly.RoleClient
+	}
+	return reassembly.RoleUnknown
+}
+
+func detect(client, server []byte) reassembly.Verdict {
+	smtp, decided := smtpdecode.Detect(client, server)
+	switch {
+	case !decided:
+		return reassembly.VerdictMore
+	case smtp:
+		return reassembly.VerdictYes
+	}
+	return reassembly.VerdictNo
+}
+
+// String formats stats the way the text report ends.
+func (s Stats) String() string {
+	noun := "sessions"
+	if s.Sessions == 1 {
+		noun = "session"
+	}
+	return fmt.Sprintf("%d %s, %d packets read, %d skipped as malformed", s.Sessions, noun, s.Packets, s.Malformed)
+}
