@@ -120,8 +120,8 @@ func (j *JSON) Session(s *smtpdecode.Session) error {
 			}
 		case smtpdecode.KindAuthResponse:
 			jc.Line = MaskedLine(c, j.o.ShowSecrets)
-		case smtpdecode.KindMessage:
-			m := c.Message
+		}
+		if m := c.Message; m != nil {
 			jc.Message = &jsonMessage{Bytes: m.Bytes, Lines: m.Lines, Terminated: m.Terminated, Missing: m.Missing}
 		}
 		if r := c.Reply; r != nil {

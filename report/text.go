@@ -163,6 +163,16 @@ func (t *Text) commandText(c *smtpdecode.Command) string {
 		text = Printable(maskedLine(c))
 	default:
 		text = Printable(c.Line)
+		if m := c.Message; m != nil {
+			text += fmt.Sprintf("  <chunk: %d bytes", m.Bytes)
+			if m.Missing > 0 {
+				text += fmt.Sprintf(", %d lost", m.Missing)
+			}
+			if !m.Terminated {
+				text += ", cut short"
+			}
+			text += ">"
+		}
 	}
 	switch {
 	case c.LostReply:

@@ -3,6 +3,7 @@ package smtpdecode
 import (
 	"bytes"
 	"encoding/base64"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -74,6 +75,9 @@ type Decoder struct {
 
 	msg  *Message // message content being received
 	data dataState
+
+	chunk    int64    // bytes of the current BDAT chunk still to come
+	chunkMsg *Message // where they are counted
 }
 
 // New returns a Decoder for one connection.
@@ -191,6 +195,10 @@ func (d *Decoder) feedClient(p []byte, ts time.Time) {
 		case d.awaiting:
 			d.holdBytes(p, ts)
 			return
+		case d.chunk > 0:
+			n := int(min(int64(len(p)), d.chunk))
+			d.chunkBytes(p[:n], ts)
+			p = p[n:]
 		case d.msg != nil:
 			n, end := d.messageBytes(p, ts)
 			p = p[n:]
@@ -296,7 +304,28 @@ func (d *Decoder) begin(a awaitKind) {
 	}
 }
 
+// chunkBytes counts bytes of a BDAT chunk, which are taken by count, not by line.
+func (d *Decoder) chunkBytes(p []byte, ts time.Time) {
+	m := d.chunkMsg
+	m.Bytes += int64(len(p))
+	m.Lines += int64(bytes.Count(p, []byte{'\n'}))
+	m.End = ts
+	d.chunk -= int64(len(p))
+	if d.chunk == 0 {
+		m.Terminated = true
+	}
+}
+
 func (d *Decoder) clientGap(n int) {
+	if d.chunk > 0 {
+		lost := min(int64(max(n, 0)), d.chunk)
+		d.chunkMsg.Missing += lost
+		d.chunk -= lost
+		if n < 0 {
+			d.chunk = 0 // where the chunk ends is unknown now
+		}
+		return
+	}
 	if d.msg != nil {
 		if n > 0 {
 			d.msg.Missing += int64(n)
@@ -328,6 +357,12 @@ func (d *Decoder) clientLine(line []byte, ts time.Time) {
 			await = awaitAuth
 		case "STARTTLS":
 			await = awaitTLS
+		case "BDAT":
+			size, _, _ := strings.Cut(c.Arg, " ")
+			if n, err := strconv.ParseInt(size, 10, 64); err == nil && n >= 0 {
+				c.Message = &Message{Start: ts, End: ts, Terminated: n == 0}
+				d.chunk, d.chunkMsg = n, c.Message
+			}
 		}
 	}
 	d.push(c, await)
