@@ -190,7 +190,6 @@ func TestConversations(t *testing.T) {
 	}
 }
 
-
 // TestSecretsMasked checks that AUTH credentials in the shipped captures
 // appear in no output unless --show-secrets is given.
 func TestSecretsMasked(t *testing.T) {
