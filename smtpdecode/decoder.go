@@ -21,7 +21,8 @@ type Options struct {
 	MaxPending int
 	// MaxHold is how many client bytes are held while the reply to DATA,
 	// AUTH or STARTTLS is awaited (it decides how to read them); past it
-	// they are read as if the server had said yes. Default 64 KiB.
+	// they are read as if the server had said yes, and so is what the
+	// client awaits next, until the server answers again. Default 64 KiB.
 	MaxHold int
 }
 
@@ -64,20 +65,28 @@ type Decoder struct {
 
 	lines [2]lineBuf
 	reply *Reply // being framed
+	// resync is set for a direction after a gap there: its next line may be
+	// the torn tail of a line, and is dropped unless it reads like a command
+	// (from the client) or a reply line (from the server).
+	resync [2]bool
 
 	pending   []pending
-	awaiting  bool // the client's bytes are held until the front-most awaiting reply
+	awaiting  bool // the client's bytes are held until the awaited reply
 	hold      []held
 	holdLen   int
-	authNext  bool   // the last reply was 334 to an AUTH exchange
-	replied   bool   // a reply other than the greeting was seen
-	challenge string // text of the last 334 reply
+	lost      awaitKind // the awaited reply was lost in a server gap: the held bytes will decide
+	noHold    bool      // the server fell MaxHold behind: awaited replies are taken as yes until it answers
+	authNext  bool      // the last reply was 334 to an AUTH exchange
+	replied   bool      // a reply other than the greeting was seen
+	challenge string    // text of the last 334 reply
 
 	msg  *Message // message content being received
 	data dataState
 
 	chunk    int64    // bytes of the current BDAT chunk still to come
 	chunkMsg *Message // where they are counted
+
+	closed bool // Close is pairing the last replies: no client bytes follow
 }
 
 // New returns a Decoder for one connection.
@@ -126,6 +135,9 @@ func (d *Decoder) Feed(dir Direction, p []byte, ts time.Time) {
 
 // Gap tells the decoder that n bytes one side sent were lost (n < 0: unknown).
 func (d *Decoder) Gap(dir Direction, n int, ts time.Time) {
+	if ts.After(d.s.End) {
+		d.s.End = ts
+	}
 	d.s.Gaps = append(d.s.Gaps, Gap{Time: ts, Dir: dir, Bytes: n})
 	if n > 0 {
 		d.s.Missing[dir] += int64(n)
@@ -143,7 +155,15 @@ func (d *Decoder) Gap(dir Direction, n int, ts time.Time) {
 	}
 	// The replies in flight are lost; resynchronise on the next reply.
 	d.lines[FromServer].reset()
+	d.resync[FromServer] = true
 	d.reply = nil
+	if d.awaiting {
+		// The awaited reply may be among the lost ones: the client's
+		// bytes after it will tell how to read them.
+		if a := d.takeAwaiting(); a != awaitNothing {
+			d.lost = a
+		}
+	}
 	for _, p := range d.pending {
 		if p.idx >= 0 {
 			d.s.Commands[p.idx].LostReply = true
@@ -151,9 +171,8 @@ func (d *Decoder) Gap(dir Direction, n int, ts time.Time) {
 	}
 	d.pending = d.pending[:0]
 	d.authNext = false
-	if d.awaiting {
-		d.awaiting = false
-		d.release(ts, true)
+	if d.awaiting && (d.lost == awaitNothing || d.canGuess()) {
+		d.settle(true)
 	}
 }
 
@@ -163,22 +182,24 @@ func (d *Decoder) Close(ts time.Time, how Closed) *Session {
 		d.s.End = ts
 	}
 	if d.awaiting {
-		d.awaiting = false
-		d.release(ts, true)
+		d.settle(true)
 	}
+	d.closed = true
 	if d.msg != nil {
 		d.endMessage(ts, false)
-	} else if !d.s.TLS {
-		// A last line without its line ending (nc without a final newline).
-		if l := d.lines[FromClient].flush(); l != nil {
-			d.clientLine(l, ts)
-		}
 	}
 	if !d.s.TLS {
-		if l := d.lines[FromServer].flush(); l != nil {
+		// Last lines without their line ending (nc without a final
+		// newline) and a reply without its last line: the end of the
+		// stream ends them.
+		if l, _ := d.lines[FromClient].flush(); l != nil {
+			d.clientLine(l, ts)
+		}
+		if l, _ := d.lines[FromServer].flush(); l != nil {
 			d.serverLine(l, ts)
 		}
 		if d.reply != nil {
+			d.reply.Time = ts
 			d.endReply()
 		}
 	}
@@ -206,7 +227,7 @@ func (d *Decoder) feedClient(p []byte, ts time.Time) {
 				d.endMessage(ts, true)
 			}
 		default:
-			line, n, ok := d.lines[FromClient].next(p)
+			line, n, ok := d.lines[FromClient].next(p, ts)
 			p = p[n:]
 			if ok {
 				d.clientLine(line, ts)
@@ -221,7 +242,7 @@ func (d *Decoder) feedServer(p []byte, ts time.Time) {
 			d.s.TLSBytes[FromServer] += int64(len(p))
 			return
 		}
-		line, n, ok := d.lines[FromServer].next(p)
+		line, n, ok := d.lines[FromServer].next(p, ts)
 		p = p[n:]
 		if ok {
 			d.serverLine(line, ts)
@@ -233,27 +254,52 @@ func (d *Decoder) feedServer(p []byte, ts time.Time) {
 func (d *Decoder) holdBytes(p []byte, ts time.Time) {
 	d.hold = append(d.hold, held{p: bytes.Clone(p), ts: ts})
 	d.holdLen += len(p)
-	if d.holdLen > d.opts.MaxHold {
-		// The server has not answered for long: read on as if it said yes.
-		d.awaiting = false
-		d.release(ts, false)
+	switch {
+	case d.lost != awaitNothing && (d.holdLen > d.opts.MaxHold || d.canGuess()):
+		d.settle(true)
+	case d.holdLen > d.opts.MaxHold:
+		// The server has not answered for long: read on as if it said
+		// yes, to this and to what the client awaits next, until the
+		// server answers again (holding again would copy the same bytes
+		// over and over).
+		d.noHold = true
+		d.settle(false)
 	}
 }
 
+// holdGap keeps a client gap in order with the held bytes. Gaps in a row
+// are merged, so gaps never outnumber the held pieces by more than one.
 func (d *Decoder) holdGap(n int, ts time.Time) {
+	if k := len(d.hold) - 1; k >= 0 && d.hold[k].p == nil {
+		g := &d.hold[k]
+		if g.gap < 0 || n < 0 {
+			g.gap = -1
+		} else {
+			g.gap += n
+		}
+		return
+	}
 	d.hold = append(d.hold, held{gap: n, ts: ts})
 }
 
-// release feeds the held client input again. When guess is set, the awaited
-// reply is unknown (lost, or never sent) and the held bytes decide: a
-// message after DATA unless they read like a command.
-func (d *Decoder) release(ts time.Time, guess bool) {
-	if len(d.pending) > 0 {
-		front := d.pending[0]
-		if front.await != awaitNothing {
-			d.resolve(front, guess)
-		}
+// settle stops holding without the awaited reply: the awaited turn is taken
+// as answered yes, or, when guess is set, the held bytes decide (see
+// resolve); then the held input is read.
+func (d *Decoder) settle(guess bool) {
+	if d.lost != awaitNothing {
+		a := d.lost
+		d.lost = awaitNothing
+		d.resolve(a, true)
+	} else if a := d.takeAwaiting(); a != awaitNothing {
+		d.resolve(a, guess)
 	}
+	d.release()
+}
+
+// release stops holding and feeds the held client input again, now that
+// how to read it is known.
+func (d *Decoder) release() {
+	d.awaiting = false
 	h := d.hold
 	d.hold, d.holdLen = nil, 0
 	for _, c := range h {
@@ -267,32 +313,80 @@ func (d *Decoder) release(ts time.Time, guess bool) {
 		}
 		d.feedClient(c.p, c.ts)
 	}
-	_ = ts
 }
 
-// resolve applies the outcome of an awaited reply that never came.
-func (d *Decoder) resolve(p pending, guess bool) {
-	if !guess {
-		d.begin(p.await)
-		return
+// takeAwaiting clears and returns what the pending turn that holds the
+// client's bytes awaits. At most one pending turn awaits, since the client
+// bytes after it are held; its reply, if one comes, is still paired with it
+// but decides nothing.
+func (d *Decoder) takeAwaiting() awaitKind {
+	for i := range d.pending {
+		if a := d.pending[i].await; a != awaitNothing {
+			d.pending[i].await = awaitNothing
+			return a
+		}
 	}
+	return awaitNothing
+}
+
+// guessBytes is how many held bytes resolve looks at.
+const guessBytes = 16
+
+// heldPrefix returns the first held bytes, up to guessBytes.
+func (d *Decoder) heldPrefix() []byte {
 	var first []byte
 	for _, c := range d.hold {
-		first = append(first, c.p...)
-		if len(first) >= 16 {
+		first = append(first, c.p[:min(len(c.p), guessBytes-len(first))]...)
+		if len(first) == guessBytes {
 			break
 		}
 	}
-	if p.await == awaitData && len(first) > 0 && !looksLikeCommand(first) {
-		d.begin(awaitData)
+	return first
+}
+
+// canGuess reports whether enough bytes are held for resolve to guess what
+// the lost reply said.
+func (d *Decoder) canGuess() bool {
+	first := d.heldPrefix()
+	switch d.lost {
+	case awaitTLS:
+		return len(first) > 0
+	case awaitData, awaitAuth:
+		return len(first) == guessBytes || bytes.ContainsAny(first, " \r\n")
 	}
-	if p.await == awaitTLS && len(first) > 0 && first[0] == 0x16 {
-		d.begin(awaitTLS)
+	return true
+}
+
+// resolve applies the outcome of an awaited reply that is not known.
+// Without guess it is taken as positive. With guess the held bytes decide:
+// after DATA or AUTH, a message or an AUTH response unless they read like a
+// command; after STARTTLS, TLS if they start like a TLS handshake record.
+func (d *Decoder) resolve(a awaitKind, guess bool) {
+	if !guess {
+		d.begin(a)
+		return
+	}
+	first := d.heldPrefix()
+	if len(first) == 0 {
+		return
+	}
+	switch a {
+	case awaitData, awaitAuth:
+		if !looksLikeCommand(first) {
+			d.begin(a)
+		}
+	case awaitTLS:
+		if first[0] == 0x16 {
+			d.begin(a)
+		}
 	}
 }
 
 // begin switches the client's reading after a positive awaited reply.
 func (d *Decoder) begin(a awaitKind) {
+	if d.closed {
+		return // no client bytes follow
+	}
 	switch a {
 	case awaitData:
 		d.msg = &Message{}
@@ -318,13 +412,24 @@ func (d *Decoder) chunkBytes(p []byte, ts time.Time) {
 
 func (d *Decoder) clientGap(n int) {
 	if d.chunk > 0 {
-		lost := min(int64(max(n, 0)), d.chunk)
+		if n < 0 {
+			// Where the chunk ends is unknown now.
+			d.chunk = 0
+			d.lines[FromClient].reset()
+			d.resync[FromClient] = true
+			return
+		}
+		lost := min(int64(n), d.chunk)
 		d.chunkMsg.Missing += lost
 		d.chunk -= lost
-		if n < 0 {
-			d.chunk = 0 // where the chunk ends is unknown now
+		if d.chunk > 0 {
+			return
 		}
-		return
+		d.chunkMsg.Terminated = true // its end is known, even if lost
+		if int64(n) == lost {
+			return // the gap ended with the chunk: a line starts next
+		}
+		// The rest of the gap was in the lines after the chunk.
 	}
 	if d.msg != nil {
 		if n > 0 {
@@ -332,18 +437,32 @@ func (d *Decoder) clientGap(n int) {
 		}
 		return
 	}
-	d.lines[FromClient].reset()
+	// A line the gap cut is taken for its start; the first line after the
+	// gap may be its tail.
+	if l, at := d.lines[FromClient].flush(); l != nil {
+		d.clientLine(l, at)
+	}
+	d.resync[FromClient] = true
 }
 
 // clientLine handles one complete client line, line ending included.
 func (d *Decoder) clientLine(line []byte, ts time.Time) {
 	raw := trimEOL(line)
+	if d.resync[FromClient] {
+		// The first line after a gap: dropped as the tail of a line the gap
+		// cut, unless it reads like a command.
+		d.resync[FromClient] = false
+		if !d.authNext && !startsWithVerb(raw) {
+			return
+		}
+	}
 	c := Command{Time: ts, Line: string(raw)}
 	await := awaitNothing
 	if d.authNext {
 		d.authNext = false
 		c.Kind = KindAuthResponse
-		c.Secret = !asksUsername(d.challenge) && string(raw) != "*"
+		// "*" cancels; "=" and "" are empty: none holds a credential.
+		c.Secret = !asksUsername(d.challenge) && len(raw) > 0 && string(raw) != "*" && string(raw) != "="
 		await = awaitAuth
 	} else {
 		c.Verb, c.Arg = ParseCommand(raw)
@@ -364,6 +483,11 @@ func (d *Decoder) clientLine(line []byte, ts time.Time) {
 				d.chunk, d.chunkMsg = n, c.Message
 			}
 		}
+	}
+	if await != awaitNothing && d.noHold {
+		d.push(c, awaitNothing)
+		d.begin(await)
+		return
 	}
 	d.push(c, await)
 	if await != awaitNothing {
@@ -390,16 +514,25 @@ func (d *Decoder) add(c Command) int {
 	return len(d.s.Commands) - 1
 }
 
+// maxReplyLines is how many lines of one reply are kept; the rest of a
+// longer reply is dropped (EHLO replies run to a few dozen lines).
+const maxReplyLines = 256
+
 // serverLine handles one complete server line, line ending included.
 func (d *Decoder) serverLine(line []byte, ts time.Time) {
 	code, more, text, ok := ParseReplyLine(trimEOL(line))
+	if d.resync[FromServer] {
+		d.resync[FromServer] = false
+		if !ok {
+			return // the torn tail of a line cut by a gap
+		}
+	}
 	if d.reply == nil {
 		d.reply = &Reply{Code: code}
 	}
 	d.reply.Time = ts
-	d.reply.Lines = append(d.reply.Lines, string(text))
-	if !ok && len(d.reply.Lines) == 1 {
-		d.reply.Code = 0
+	if len(d.reply.Lines) < maxReplyLines {
+		d.reply.Lines = append(d.reply.Lines, string(text))
 	}
 	if ok && more {
 		return
@@ -411,7 +544,8 @@ func (d *Decoder) serverLine(line []byte, ts time.Time) {
 func (d *Decoder) endReply() {
 	r := d.reply
 	d.reply = nil
-	if d.s.Greeting == nil && !d.replied && (len(d.pending) == 0 || r.Code == 220) {
+	d.noHold = false
+	if d.isGreeting(r) {
 		d.s.Greeting = r
 		return
 	}
@@ -444,14 +578,29 @@ func (d *Decoder) endReply() {
 		d.begin(p.await)
 	}
 	if d.awaiting && !d.frontAwaits() {
-		d.awaiting = false
-		d.release(r.Time, false)
+		d.release()
 	}
 }
 
-// frontAwaits reports whether a pending turn still decides how the client's
+// isGreeting reports whether r is the server's greeting: the first reply,
+// with a greeting's code (220, or 421 and 554 that refuse service), ahead
+// of any client turns but STARTTLS, whose own reply is 220.
+func (d *Decoder) isGreeting(r *Reply) bool {
+	if d.s.Greeting != nil || d.replied {
+		return false
+	}
+	if len(d.pending) == 0 {
+		return r.Code == 220 || r.Code == 421 || r.Code == 554
+	}
+	return r.Code == 220 && d.pending[0].await != awaitTLS
+}
+
+// frontAwaits reports whether a reply still to come decides how the client's
 // bytes are read.
 func (d *Decoder) frontAwaits() bool {
+	if d.lost != awaitNothing {
+		return true
+	}
 	for _, p := range d.pending {
 		if p.await != awaitNothing {
 			return true
@@ -466,7 +615,18 @@ func looksLikeCommand(p []byte) bool {
 	if end < 0 {
 		return false
 	}
-	switch upperASCII(p[:end]) {
+	return isVerb(upperASCII(p[:end]))
+}
+
+// startsWithVerb reports whether a line starts with a command verb.
+func startsWithVerb(line []byte) bool {
+	v, _, _ := bytes.Cut(line, []byte{' '})
+	return isVerb(upperASCII(v))
+}
+
+// isVerb reports whether v, upper-cased, is an SMTP command verb.
+func isVerb(v string) bool {
+	switch v {
 	case "HELO", "EHLO", "MAIL", "RCPT", "DATA", "RSET", "QUIT", "NOOP", "VRFY", "EXPN", "HELP", "AUTH", "STARTTLS", "BDAT":
 		return true
 	}

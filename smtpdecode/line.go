@@ -12,15 +12,17 @@ type lineBuf struct {
 	buf []byte
 	max int
 	cut int
+	at  time.Time // when the last byte of buf arrived
 }
 
 // next returns the first complete line in p, with its LF, and how many bytes
 // of p it used. Without an LF in p, the bytes are kept for the next call and
-// ok is false. The line is valid until the next call.
-func (l *lineBuf) next(p []byte) (line []byte, n int, ok bool) {
+// ok is false. The line is valid until the next call. ts is when p arrived.
+func (l *lineBuf) next(p []byte, ts time.Time) (line []byte, n int, ok bool) {
 	i := bytes.IndexByte(p, '\n')
 	if i < 0 {
 		l.add(p)
+		l.at = ts
 		return nil, len(p), false
 	}
 	if len(l.buf) == 0 && l.cut == 0 && i < l.max {
@@ -42,15 +44,16 @@ func (l *lineBuf) add(p []byte) {
 	l.buf = append(l.buf, p...)
 }
 
-// flush returns a partial line left at the end of the stream, or nil.
-func (l *lineBuf) flush() []byte {
+// flush returns a partial line left at the end of the stream and when its
+// last byte arrived, or nil.
+func (l *lineBuf) flush() ([]byte, time.Time) {
 	if len(l.buf) == 0 {
-		return nil
+		return nil, time.Time{}
 	}
 	line := l.buf
 	l.buf = nil
 	l.cut = 0
-	return line
+	return line, l.at
 }
 
 // reset drops a partial line (after a gap).

@@ -73,9 +73,12 @@ func (k Kind) String() string {
 
 // Reply is a server reply, all its lines.
 type Reply struct {
-	Time  time.Time // when its last line arrived
-	Code  int       // 0 when the line did not start with a three-digit code
-	Lines []string  // the text of each line, after the code and separator, without the line ending
+	Time time.Time // when its last line arrived (or the connection ended, for a reply cut short)
+	Code int       // 0 when the line did not start with a three-digit code
+	// Lines holds the text of each line, after the code and separator,
+	// without the line ending; a line without a code is kept whole. At most
+	// 256 lines are kept: the rest of a longer reply is dropped.
+	Lines []string
 }
 
 // Message describes the content sent after DATA.
