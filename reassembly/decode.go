@@ -83,6 +83,9 @@ func (d *linkDecoder) decode(link capture.LinkType, data []byte) (decodeResult, 
 	first := firstLayer(link, data)
 	p := d.parsers[first]
 	if p == nil {
+		if link == capture.LinkRaw {
+			return decodedBad, gopacket.LayerTypeZero // neither IPv4 nor IPv6
+		}
 		return decodedOther, gopacket.LayerTypeZero
 	}
 	err := p.DecodeLayers(data, &d.decoded)
@@ -96,12 +99,17 @@ func (d *linkDecoder) decode(link capture.LinkType, data []byte) (decodeResult, 
 			tcp = true
 		}
 	}
+	// gopacket does not check the version field: an IPv6 header taken
+	// for IPv4 (or the reverse) would decode as nonsense.
+	if ip == layers.LayerTypeIPv4 && d.ip4.Version != 4 || ip == layers.LayerTypeIPv6 && d.ip6.Version != 6 {
+		return decodedBad, ip
+	}
 	switch {
 	case tcp && ip != gopacket.LayerTypeZero:
 		// Whatever follows the TCP header is payload to us, so an error
 		// after it does not make the segment unusable.
 		return decodedTCP, ip
-	case ip == layers.LayerTypeIPv4 && (d.ip4.Flags&layers.IPv4MoreFragments != 0 || d.ip4.FragOffset != 0):
+	case ip == layers.LayerTypeIPv4 && isFragment(&d.ip4):
 		if d.ip4.Protocol != layers.IPProtocolTCP {
 			return decodedOther, ip
 		}

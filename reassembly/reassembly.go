@@ -11,6 +11,7 @@
 package reassembly
 
 import (
+	"cmp"
 	"net/netip"
 	"slices"
 	"time"
@@ -147,9 +148,11 @@ type Options struct {
 	// Role tells from the first bytes a side sent whether it is the client
 	// or the server, for connections whose SYN was not captured.
 	Role func(first []byte) Role
-	// MaxBufferedPerConn caps the out-of-order bytes held for one
-	// connection; past it the oldest missing bytes are declared lost.
-	// Default 4 MiB.
+	// MaxBufferedPerConn caps the out-of-order bytes held for each
+	// direction of one connection; past it the oldest missing bytes are
+	// declared lost. Bytes are held in pages of 1900 bytes, at least one
+	// per segment, so the cap counts pages: MaxBufferedPerConn/1900 of
+	// them (at least one). Default 4 MiB.
 	MaxBufferedPerConn int
 	// MaxBufferedTotal caps the out-of-order bytes held for all
 	// connections. Default 256 MiB.
@@ -203,6 +206,9 @@ type Assembler struct {
 	streams   int64     // connections seen
 	ids       int64     // IDs given
 	done      []*stream // connections closed during the current call
+	rejected  bool      // the last segment was of a connection Detect dropped
+	flushing  bool      // inside a gopacket flush: streams hold what it releases
+	released  []*stream // streams holding bytes released by the current flush
 	counters  Counters
 }
 
@@ -269,6 +275,9 @@ func (a *Assembler) Packet(link capture.LinkType, data []byte, ts time.Time) {
 		return
 	case decodedOther:
 		a.counters.Other++
+		if ip == layers.LayerTypeIPv4 && isFragment(&a.dec.ip4) {
+			a.counters.Fragments++ // of another protocol: not reassembled
+		}
 		return
 	case decodedFragment:
 		a.counters.Fragments++
@@ -289,7 +298,6 @@ func (a *Assembler) Packet(link capture.LinkType, data []byte, ts time.Time) {
 		a.counters.Other++
 		return
 	}
-	a.counters.Selected++
 	if missing > 0 {
 		// Stand-in bytes keep the sequence numbers right; the stream turns
 		// them back into a gap when it delivers them.
@@ -301,11 +309,22 @@ func (a *Assembler) Packet(link capture.LinkType, data []byte, ts time.Time) {
 		ci:      gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(data), Length: len(data)},
 		missing: missing,
 	}
+	a.rejected = false
 	a.asm.AssembleWithContext(netFlow, tcp, &a.ctx)
+	if a.rejected {
+		a.counters.Other++ // Detect said no
+	} else {
+		a.counters.Selected++
+	}
 	a.dispatch()
 	if !ts.Before(a.nextFlush) {
 		a.flushIdle(ts)
 	}
+}
+
+// isFragment tells whether ip is a fragment of a larger datagram.
+func isFragment(ip *layers.IPv4) bool {
+	return ip.Flags&layers.IPv4MoreFragments != 0 || ip.FragOffset != 0
 }
 
 // reassembleFragment hands the IPv4 fragment in a.dec.ip4 to the
@@ -337,10 +356,13 @@ func (a *Assembler) reassembleFragment(ts time.Time) (gopacket.Flow, bool) {
 // flushIdle declares lost the bytes that out-of-order data has waited for
 // longer than GapTimeout and closes connections idle for IdleTimeout.
 func (a *Assembler) flushIdle(now time.Time) {
+	a.flushing = true
 	a.asm.FlushWithOptions(gpreassembly.FlushOptions{
 		T:  now.Add(-a.opts.GapTimeout),
 		TC: now.Add(-a.opts.IdleTimeout),
 	})
+	a.flushing = false
+	a.release()
 	a.defrag.DiscardOlderThan(now.Add(-a.opts.GapTimeout))
 	a.dispatch()
 	a.nextFlush = now.Add(time.Second)
@@ -349,8 +371,29 @@ func (a *Assembler) flushIdle(now time.Time) {
 // Flush delivers everything still held and closes every connection, as at
 // the end of a capture.
 func (a *Assembler) Flush() {
+	a.flushing = true
 	a.asm.FlushAll()
+	a.flushing = false
+	a.release()
 	a.dispatch()
+}
+
+// byFirstPacket orders streams by their first packet.
+func byFirstPacket(x, y *stream) int { return cmp.Compare(x.seq, y.seq) }
+
+// release delivers what the last flush released, connection by connection
+// in the order of their first packets, so output does not depend on the
+// order gopacket keeps its connections in.
+func (a *Assembler) release() {
+	if len(a.released) == 0 {
+		return
+	}
+	slices.SortFunc(a.released, byFirstPacket)
+	for _, s := range a.released {
+		s.deliverWaiting()
+	}
+	clear(a.released)
+	a.released = a.released[:0]
 }
 
 // dispatch closes the connections that ended during the last call, in the
@@ -359,15 +402,7 @@ func (a *Assembler) dispatch() {
 	if len(a.done) == 0 {
 		return
 	}
-	slices.SortFunc(a.done, func(x, y *stream) int {
-		switch {
-		case x.seq < y.seq:
-			return -1
-		case x.seq > y.seq:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(a.done, byFirstPacket)
 	for _, s := range a.done {
 		s.close()
 	}

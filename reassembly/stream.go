@@ -1,7 +1,9 @@
 package reassembly
 
 import (
+	"bytes"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -51,8 +53,12 @@ type stream struct {
 	stats              ConnStats
 	closed             bool
 
-	pos   [2]gpreassembly.Sequence // next sequence number to deliver
-	holes [2][]hole
+	waiting []release // released by the current flush, not yet delivered
+
+	pos     [2]gpreassembly.Sequence // next sequence number to deliver
+	highest [2]gpreassembly.Sequence // end of the furthest payload seen
+	sent    [2]bool                  // highest is set
+	holes   [2][]hole
 }
 
 func side(dir gpreassembly.TCPFlowDirection) int {
@@ -72,6 +78,7 @@ func (s *stream) dir(side int) Dir {
 // Accept sees every segment of the connection before reassembly does.
 func (s *stream) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir gpreassembly.TCPFlowDirection, nextSeq gpreassembly.Sequence, start *bool, ac gpreassembly.AssemblerContext) bool {
 	if s.closed || s.ignored {
+		s.a.rejected = s.ignored
 		return false
 	}
 	i := side(dir)
@@ -82,7 +89,9 @@ func (s *stream) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir gpreassemb
 	seq := gpreassembly.Sequence(tcp.Seq)
 	if tcp.SYN {
 		s.sawSYN = true
-		if !s.bySYN {
+		// Once a Handler has its Conn the sides are settled: a SYN seen
+		// after data (reordered capture) must not swap them.
+		if !s.bySYN && s.h == nil {
 			s.bySYN = true
 			s.sides = SidesBySYN
 			if tcp.ACK {
@@ -110,12 +119,28 @@ func (s *stream) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir gpreassemb
 	}
 	if len(tcp.Payload) > 0 {
 		s.sawPayload = true
+		end := seq.Add(len(tcp.Payload))
+		if !s.sent[i] || s.highest[i].Difference(end) > 0 {
+			s.highest[i], s.sent[i] = end, true
+		}
 	}
 	if m := s.a.ctx.missing; m > 0 && len(s.holes[i]) < maxHoles {
 		end := seq.Add(len(tcp.Payload))
-		s.holes[i] = append(s.holes[i], hole{start: end.Add(-m), end: end})
+		s.addHole(i, hole{start: end.Add(-m), end: end})
 	}
 	return true
+}
+
+// addHole records h in side i's holes, which are kept in stream order:
+// truncated segments can arrive in any order, and ReassembledSG only looks
+// at the first hole.
+func (s *stream) addHole(i int, h hole) {
+	holes := s.holes[i]
+	k := len(holes)
+	for k > 0 && holes[k-1].start.Difference(h.start) < 0 {
+		k--
+	}
+	s.holes[i] = slices.Insert(holes, k, h)
 }
 
 // ReassembledSG receives the next bytes of one direction, in order.
@@ -129,18 +154,53 @@ func (s *stream) ReassembledSG(sg gpreassembly.ScatterGather, ac gpreassembly.As
 	if ts.After(s.last) || ts.IsZero() {
 		ts = s.last // released by a flush long after the connection's last packet
 	}
+	var data []byte
+	if n, _ := sg.Lengths(); n > 0 {
+		data = sg.Fetch(n)
+	}
+	if s.a.flushing {
+		// gopacket flushes its connections in map order: hold what it
+		// releases (its pages are reused) until Assembler.release hands it
+		// over in the order of the connections' first packets.
+		if len(s.waiting) == 0 {
+			s.a.released = append(s.a.released, s)
+		}
+		s.waiting = append(s.waiting, release{side: i, skip: skip, p: bytes.Clone(data), ts: ts})
+		return
+	}
+	s.deliver(i, skip, data, ts)
+}
+
+// release is what a flush released for one side of a stream: skip bytes
+// lost (as in ScatterGather.Info), then p.
+type release struct {
+	side, skip int
+	p          []byte
+	ts         time.Time
+}
+
+// deliverWaiting delivers what flushes released, in order.
+func (s *stream) deliverWaiting() {
+	w := s.waiting
+	s.waiting = nil
+	for _, r := range w {
+		if s.closed || s.ignored {
+			return
+		}
+		s.deliver(r.side, r.skip, r.p, r.ts)
+	}
+}
+
+// deliver hands side i's next bytes to the Handler: a gap of skip bytes if
+// skip is not 0 (< 0: unknown), then data, in which the stand-ins for bytes
+// cut by the snap length become gaps again.
+func (s *stream) deliver(i, skip int, data []byte, ts time.Time) {
 	if skip != 0 {
 		s.gap(i, skip, ts)
 		if skip > 0 {
 			s.pos[i] = s.pos[i].Add(skip)
 		}
 	}
-	n, _ := sg.Lengths()
-	if n == 0 {
-		return
-	}
-	data := sg.Fetch(n)
-	// Turn the stand-ins for bytes cut by the snap length back into gaps.
 	for len(s.holes[i]) > 0 && len(data) > 0 && !s.ignored {
 		h := s.holes[i][0]
 		if s.pos[i].Difference(h.end) <= 0 {
@@ -219,6 +279,9 @@ func (s *stream) create() {
 }
 
 func (s *stream) data(i int, p []byte, ts time.Time) {
+	if s.ignored {
+		return // Detect said no, or gave up
+	}
 	if s.h == nil {
 		s.decideSides(i, p)
 		if s.detecting {
@@ -233,6 +296,9 @@ func (s *stream) data(i int, p []byte, ts time.Time) {
 }
 
 func (s *stream) gap(i, n int, ts time.Time) {
+	if s.ignored {
+		return
+	}
 	if s.h == nil {
 		if s.detecting {
 			s.ignore() // content detection cannot see across a gap
@@ -296,6 +362,9 @@ func (s *stream) close() {
 		return
 	}
 	s.closed = true
+	if s.stats.End == EndRST {
+		s.abandon()
+	}
 	if s.h == nil {
 		if s.detecting || s.ignored || !s.sawSYN {
 			return
@@ -304,4 +373,20 @@ func (s *stream) close() {
 		s.create()
 	}
 	s.h.Close(s.last, s.stats)
+}
+
+// abandon reports as lost the bytes of each side that were seen but not
+// delivered: those waiting behind a hole when a RST closes the connection
+// at once. gopacket would hand them over only at a later flush, after the
+// Handler is closed.
+func (s *stream) abandon() {
+	for i := range 2 {
+		if !s.sent[i] || s.ignored {
+			continue
+		}
+		if n := s.pos[i].Difference(s.highest[i]); n > 0 {
+			s.gap(i, n, s.last)
+			s.pos[i] = s.highest[i]
+		}
+	}
 }
