@@ -48,6 +48,10 @@ const (
 type pending struct {
 	idx   int // into Session.Commands; -1 when not kept
 	await awaitKind
+	verb  string // the command's verb, kept even when the command is not
+	kind  Kind
+	tx    int // the transaction it belongs to; -1 for none
+	rcpt  int // for RCPT: its index in the transaction's recipients; -1 otherwise
 }
 
 // held is client input kept while a reply is awaited: bytes, or a gap.
@@ -71,7 +75,8 @@ type Decoder struct {
 	resync [2]bool
 
 	pending   []pending
-	awaiting  bool // the client's bytes are held until the awaited reply
+	pendBase  []pending // the start of pending's array
+	awaiting  bool      // the client's bytes are held until the awaited reply
 	hold      []held
 	holdLen   int
 	lost      awaitKind // the awaited reply was lost in a server gap: the held bytes will decide
@@ -87,6 +92,14 @@ type Decoder struct {
 	chunkMsg *Message // where they are counted
 
 	closed bool // Close is pairing the last replies: no client bytes follow
+
+	st  sessionState
+	tls TLSHandshake
+
+	// In message data: the current line's length so far, whether the
+	// previous line ended with a bare LF, whether the last byte was CR.
+	lineLen            int
+	prevBareLF, prevCR bool
 }
 
 // New returns a Decoder for one connection.
@@ -106,6 +119,7 @@ func New(c Conn, o Options) *Decoder {
 	d := &Decoder{
 		opts: o,
 		s:    &Session{Client: c.Client, Server: c.Server, Start: c.Start, End: c.Start},
+		st:   sessionState{tx: -1},
 	}
 	d.lines[FromClient].max = o.MaxLine
 	d.lines[FromServer].max = o.MaxLine
@@ -204,6 +218,7 @@ func (d *Decoder) Close(ts time.Time, how Closed) *Session {
 		}
 	}
 	d.s.Closed = how
+	d.onClose(ts)
 	return d.s
 }
 
@@ -212,6 +227,7 @@ func (d *Decoder) feedClient(p []byte, ts time.Time) {
 		switch {
 		case d.s.TLS:
 			d.s.TLSBytes[FromClient] += int64(len(p))
+			d.tls.Feed(true, p)
 			return
 		case d.awaiting:
 			d.holdBytes(p, ts)
@@ -240,6 +256,7 @@ func (d *Decoder) feedServer(p []byte, ts time.Time) {
 	for len(p) > 0 {
 		if d.s.TLS {
 			d.s.TLSBytes[FromServer] += int64(len(p))
+			d.tls.Feed(false, p)
 			return
 		}
 		line, n, ok := d.lines[FromServer].next(p, ts)
@@ -484,6 +501,8 @@ func (d *Decoder) clientLine(line []byte, ts time.Time) {
 			}
 		}
 	}
+	owed := len(d.pending)
+	d.onCommand(&c, d.nextIndex(), owed, line, d.lines[FromClient].last)
 	if await != awaitNothing && d.noHold {
 		d.push(c, awaitNothing)
 		d.begin(await)
@@ -501,7 +520,23 @@ func (d *Decoder) push(c Command, await awaitKind) {
 	if len(d.pending) >= d.opts.MaxPending {
 		d.pending = d.pending[1:]
 	}
-	d.pending = append(d.pending, pending{idx: idx, await: await})
+	if len(d.pending) == cap(d.pending) {
+		// Turns leave at the front and join at the back, so the queue walks
+		// along its array. Move it back to the start when there is room
+		// there; else grow to twice its length, so moves stay rare.
+		if cap(d.pendBase) >= 2*len(d.pending) {
+			d.pending = d.pendBase[:copy(d.pendBase[:len(d.pending)], d.pending)]
+		} else {
+			nb := make([]pending, len(d.pending), 2*len(d.pending)+4)
+			copy(nb, d.pending)
+			d.pending, d.pendBase = nb, nb[:0]
+		}
+	}
+	p := pending{idx: idx, await: await, verb: c.Verb, kind: c.Kind, tx: d.st.tx, rcpt: -1}
+	if t := d.tx(); t != nil && c.Verb == "RCPT" {
+		p.rcpt = len(t.Rcpts) - 1
+	}
+	d.pending = append(d.pending, p)
 }
 
 // add keeps a turn if there is room and returns its index, or -1.
@@ -527,8 +562,11 @@ func (d *Decoder) serverLine(line []byte, ts time.Time) {
 			return // the torn tail of a line cut by a gap
 		}
 	}
+	d.lineAnomalies(FromServer, line, d.lines[FromServer].last, maxReplyLine, -1, ts)
 	if d.reply == nil {
 		d.reply = &Reply{Code: code}
+	} else if ok && code != d.reply.Code {
+		d.reply.Mismatch = true
 	}
 	d.reply.Time = ts
 	if len(d.reply.Lines) < maxReplyLines {
@@ -547,11 +585,17 @@ func (d *Decoder) endReply() {
 	d.noHold = false
 	if d.isGreeting(r) {
 		d.s.Greeting = r
+		if len(d.s.Commands) > 0 {
+			d.flag(AnomalyCommandBeforeGreeting, FromClient, 0, d.s.Commands[0].Time, "%s sent before the greeting", turnName(&d.s.Commands[0]))
+		}
+		d.replyAnomalies(r, -1)
 		return
 	}
 	d.replied = true
 	if len(d.pending) == 0 {
-		d.add(Command{Time: r.Time, Kind: KindUnmatched, Reply: r})
+		idx := d.add(Command{Time: r.Time, Kind: KindUnmatched, Reply: r})
+		d.flag(AnomalyUnmatchedReply, FromServer, idx, r.Time, "%d reply with no command waiting", r.Code)
+		d.replyAnomalies(r, idx)
 		return
 	}
 	p := d.pending[0]
@@ -559,6 +603,8 @@ func (d *Decoder) endReply() {
 	if p.idx >= 0 {
 		d.s.Commands[p.idx].Reply = r
 	}
+	d.replyAnomalies(r, p.idx)
+	d.onReply(p, r)
 	if p.await == awaitNothing {
 		return
 	}
@@ -579,6 +625,20 @@ func (d *Decoder) endReply() {
 	}
 	if d.awaiting && !d.frontAwaits() {
 		d.release()
+	}
+}
+
+// replyAnomalies checks a complete reply's code.
+func (d *Decoder) replyAnomalies(r *Reply, idx int) {
+	switch {
+	case r.Code == 0:
+		l := firstLine(r)
+		d.flag(AnomalyInvalidReplyCode, FromServer, idx, r.Time, "reply line %q has no three-digit code", l[:min(len(l), 24)])
+	case !CodeValid(r.Code):
+		d.flag(AnomalyInvalidReplyCode, FromServer, idx, r.Time, "%d is not a valid reply code", r.Code)
+	}
+	if r.Mismatch {
+		d.flag(AnomalyReplyCodeMismatch, FromServer, idx, r.Time, "lines of one %d reply carry other codes", r.Code)
 	}
 }
 

@@ -2,6 +2,7 @@ package smtpdecode
 
 import (
 	"bytes"
+	"strings"
 	"time"
 )
 
@@ -9,10 +10,11 @@ import (
 // chunks is gathered in buf, which never grows past max bytes: the rest of
 // an over-long line is dropped and counted in cut.
 type lineBuf struct {
-	buf []byte
-	max int
-	cut int
-	at  time.Time // when the last byte of buf arrived
+	buf  []byte
+	max  int
+	cut  int
+	last int       // length of the last line returned, before it was cut
+	at   time.Time // when the last byte of buf arrived
 }
 
 // next returns the first complete line in p, with its LF, and how many bytes
@@ -26,10 +28,12 @@ func (l *lineBuf) next(p []byte, ts time.Time) (line []byte, n int, ok bool) {
 		return nil, len(p), false
 	}
 	if len(l.buf) == 0 && l.cut == 0 && i < l.max {
+		l.last = i + 1
 		return p[:i+1], i + 1, true
 	}
 	l.add(p[:i+1])
 	line = l.buf
+	l.last = len(line) + l.cut
 	l.buf = l.buf[:0]
 	l.cut = 0
 	return line, i + 1, true
@@ -51,6 +55,7 @@ func (l *lineBuf) flush() ([]byte, time.Time) {
 		return nil, time.Time{}
 	}
 	line := l.buf
+	l.last = len(line) + l.cut
 	l.buf = nil
 	l.cut = 0
 	return line, l.at
@@ -97,12 +102,16 @@ func (d *Decoder) messageBytes(p []byte, ts time.Time) (n int, end bool) {
 				n++
 				continue
 			case '\n':
+				d.flag(AnomalySmuggledDot, FromClient, -1, ts, "message ended by a \".\" line with a bare LF (%s.<LF>)", d.lineBefore())
 				return n + 1, true
 			}
 			// A stuffed dot: dropped, the line goes on.
 			d.data = dataBody
 		case dataDotCR:
 			if p[n] == '\n' {
+				if d.prevBareLF {
+					d.flag(AnomalySmuggledDot, FromClient, -1, ts, "message ended by <LF>.<CR><LF>")
+				}
 				return n + 1, true
 			}
 			m.Bytes++ // the CR after the stuffed dot
@@ -110,9 +119,20 @@ func (d *Decoder) messageBytes(p []byte, ts time.Time) (n int, end bool) {
 		case dataBody:
 			i := bytes.IndexByte(p[n:], '\n')
 			if i < 0 {
+				d.textBytes(p[n:])
 				m.Bytes += int64(len(p) - n)
+				d.prevCR = p[len(p)-1] == '\r'
 				return len(p), false
 			}
+			d.textBytes(p[n : n+i+1])
+			bare := (i == 0 && !d.prevCR) || (i > 0 && p[n+i-1] != '\r')
+			if bare && !d.again(AnomalyBareLF, FromClient) {
+				d.flag(AnomalyBareLF, FromClient, -1, ts, "line ended with LF alone (in message data)")
+			}
+			if d.lineLen > maxTextLine && !d.again(AnomalyLineTooLong, FromClient) {
+				d.flag(AnomalyLineTooLong, FromClient, -1, ts, "%d-byte message line, limit %d", d.lineLen, maxTextLine)
+			}
+			d.prevBareLF, d.prevCR, d.lineLen = bare, false, 0
 			m.Bytes += int64(i + 1)
 			m.Lines++
 			n += i + 1
@@ -122,6 +142,23 @@ func (d *Decoder) messageBytes(p []byte, ts time.Time) (n int, end bool) {
 	return n, false
 }
 
+// textBytes notes what a piece of message text holds: 8-bit bytes and its
+// line's length.
+func (d *Decoder) textBytes(p []byte) {
+	d.lineLen += len(p)
+	if !d.msg.EightBit && hasHighBit(p) {
+		d.msg.EightBit = true
+	}
+}
+
+// lineBefore names how the line before a "." line ended.
+func (d *Decoder) lineBefore() string {
+	if d.prevBareLF {
+		return "<LF>"
+	}
+	return "<CR><LF>"
+}
+
 // endMessage closes the message being received; a terminated one waits for
 // the server's reply.
 func (d *Decoder) endMessage(ts time.Time, terminated bool) {
@@ -129,6 +166,17 @@ func (d *Decoder) endMessage(ts time.Time, terminated bool) {
 	d.msg = nil
 	m.End = ts
 	m.Terminated = terminated
+	if t := d.tx(); t != nil {
+		t.MessageBytes = m.Bytes
+		t.EightBit = m.EightBit
+		if m.EightBit {
+			body, _ := paramValue(t.MailParams, "BODY")
+			_, utf8 := paramValue(t.MailParams, "SMTPUTF8")
+			if !utf8 && !strings.EqualFold(body, "8BITMIME") && !strings.EqualFold(body, "BINARYMIME") {
+				d.flag(Anomaly8BitWithout8BitMIME, FromClient, -1, ts, "8-bit message data without BODY=8BITMIME")
+			}
+		}
+	}
 	c := Command{Time: ts, Kind: KindMessage, Message: m}
 	if !terminated {
 		d.add(c)

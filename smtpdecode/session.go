@@ -79,6 +79,10 @@ type Reply struct {
 	// without the line ending; a line without a code is kept whole. At most
 	// 256 lines are kept: the rest of a longer reply is dropped.
 	Lines []string
+	// Decoded is a 334 challenge decoded from base64 ("Username:").
+	Decoded string
+	// Mismatch is set when the lines of a multi-line reply carry different codes.
+	Mismatch bool
 }
 
 // Message describes the content sent after DATA.
@@ -86,8 +90,9 @@ type Message struct {
 	Bytes      int64 // dot-unstuffed, without the terminating "."
 	Lines      int64
 	Start, End time.Time
-	Terminated bool // the "." line was seen
+	Terminated bool // the "." line was seen (for BDAT: the chunk was complete)
 	Missing    int64
+	EightBit   bool // it held bytes over 127
 }
 
 // Command is one client turn and the reply to it.
@@ -104,6 +109,9 @@ type Command struct {
 	// Secret is set when Line holds a credential: an AUTH response other
 	// than a user name, or an AUTH initial response.
 	Secret bool
+	// Decoded is the AUTH text this line carries, decoded from base64, when
+	// it is not Secret (a user name, a CRAM-MD5 user...).
+	Decoded string
 }
 
 // Latency is the time from the command to its reply, or 0 without a reply.
@@ -149,4 +157,77 @@ type Session struct {
 
 	// DroppedCommands counts turns not kept once MaxCommands was reached.
 	DroppedCommands int
+
+	Helo         *Helo       // the last HELO or EHLO
+	Extensions   []Extension // what the EHLO reply offered (at most 64)
+	Auth         *AuthResult // the last AUTH exchange
+	StartTLS     bool        // the client asked for STARTTLS and the server said 220
+	TLSInfo      TLSInfo     // what the plaintext TLS handshake showed
+	Transactions []Transaction
+	Anomalies    []Anomaly
+	// DroppedAnomalies and DroppedTransactions count what was not kept
+	// past the caps (100 anomalies, 1000 transactions).
+	DroppedAnomalies    int
+	DroppedTransactions int
+}
+
+// Helo is the client's HELO or EHLO.
+type Helo struct {
+	Verb string // "HELO" or "EHLO"
+	Name string // the name the client gave
+}
+
+// AuthResult is a decoded AUTH exchange and how it ended.
+type AuthResult struct {
+	Auth
+	Command int  // index into Session.Commands of the AUTH command; -1 when not kept
+	Code    int  // the final reply's code; 0 when none was seen
+	Success bool // the server answered 235
+}
+
+// Outcome is how a mail transaction ended.
+type Outcome string
+
+// Transaction outcomes.
+const (
+	OutcomeAccepted   Outcome = "accepted"   // the server took the message (2xx after its end)
+	OutcomeRejected   Outcome = "rejected"   // MAIL, every RCPT, DATA or the message was refused
+	OutcomeAborted    Outcome = "aborted"    // RSET, a new MAIL or QUIT before the message ended
+	OutcomeUnfinished Outcome = "unfinished" // the connection ended (or turned to TLS) first
+)
+
+// Recipient is one RCPT TO and the server's answer.
+type Recipient struct {
+	Address string
+	Params  []Param
+	Code    int // 0 when no reply was seen
+}
+
+// Transaction is one mail transaction: MAIL, its recipients and the message.
+type Transaction struct {
+	MailFrom   string // "" for the null reverse-path <>
+	MailParams []Param
+	MailCode   int
+	Rcpts      []Recipient // at most 1000 kept
+	// DataCode is the reply to DATA (354, or a refusal); 0 for BDAT.
+	DataCode int
+	// FinalCode is the reply to the end of the message: after DATA's "."
+	// or BDAT LAST (or a refusal that ended the transaction early).
+	FinalCode    int
+	QueueID      string
+	MessageBytes int64
+	EightBit     bool // the message held bytes over 127
+	Outcome      Outcome
+	Command      int // index into Session.Commands of its MAIL; -1 when not kept
+}
+
+// Accepted counts the recipients the server took (2xx).
+func (t *Transaction) Accepted() int {
+	n := 0
+	for _, r := range t.Rcpts {
+		if r.Code >= 200 && r.Code < 300 {
+			n++
+		}
+	}
+	return n
 }

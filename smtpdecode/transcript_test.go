@@ -271,6 +271,9 @@ func dump(s *Session) string {
 		for _, l := range r.Lines {
 			fmt.Fprintf(&b, "      %q\n", l)
 		}
+		if r.Decoded != "" {
+			fmt.Fprintf(&b, "      decoded %q\n", r.Decoded)
+		}
 	}
 	fmt.Fprintf(&b, "session %s..%s closed %s\n", rel(s.Start), rel(s.End), s.Closed)
 	if s.Greeting != nil {
@@ -292,6 +295,9 @@ func dump(s *Session) string {
 		if c.LostReply {
 			b.WriteString(" lost-reply")
 		}
+		if c.Decoded != "" {
+			fmt.Fprintf(&b, " decoded %q", c.Decoded)
+		}
 		b.WriteByte('\n')
 		if m := c.Message; m != nil {
 			fmt.Fprintf(&b, "    message %d bytes %d lines %s..%s terminated %v missing %d\n",
@@ -311,6 +317,32 @@ func dump(s *Session) string {
 	fmt.Fprintf(&b, "tls %v implicit %v tls-bytes C %d S %d\n", s.TLS, s.ImplicitTLS, s.TLSBytes[FromClient], s.TLSBytes[FromServer])
 	fmt.Fprintf(&b, "bytes C %d S %d missing C %d S %d\n", s.Bytes[FromClient], s.Bytes[FromServer], s.Missing[FromClient], s.Missing[FromServer])
 	fmt.Fprintf(&b, "dropped commands %d\n", s.DroppedCommands)
+	if s.Helo != nil {
+		fmt.Fprintf(&b, "helo %s %q\n", s.Helo.Verb, s.Helo.Name)
+	}
+	for _, e := range s.Extensions {
+		fmt.Fprintf(&b, "extension %s %q\n", e.Name, e.Params)
+	}
+	if a := s.Auth; a != nil {
+		fmt.Fprintf(&b, "auth %s user %q authzid %q password %q code %d success %v decoded %v cancelled %v undecodable %v\n",
+			a.Mechanism, a.Username, a.Authzid, a.Password, a.Code, a.Success, a.Decoded, a.Cancelled, a.Undecodable)
+	}
+	if s.StartTLS || s.TLSInfo.Version != "" || s.TLSInfo.SNI != "" {
+		fmt.Fprintf(&b, "starttls %v version %q sni %q cipher %q\n", s.StartTLS, s.TLSInfo.Version, s.TLSInfo.SNI, s.TLSInfo.Cipher)
+	}
+	for i, t := range s.Transactions {
+		fmt.Fprintf(&b, "transaction %d from %q %v mail %d data %d final %d queue %q outcome %s bytes %d 8bit %v\n",
+			i+1, t.MailFrom, t.MailParams, t.MailCode, t.DataCode, t.FinalCode, t.QueueID, t.Outcome, t.MessageBytes, t.EightBit)
+		for _, r := range t.Rcpts {
+			fmt.Fprintf(&b, "    rcpt %q %v %d\n", r.Address, r.Params, r.Code)
+		}
+	}
+	for _, a := range s.Anomalies {
+		fmt.Fprintf(&b, "anomaly %s %s command %d count %d: %s\n", a.ID, dirName(a.Dir), a.Command+1, a.Count, a.Detail)
+	}
+	if s.DroppedAnomalies > 0 || s.DroppedTransactions > 0 {
+		fmt.Fprintf(&b, "dropped anomalies %d transactions %d\n", s.DroppedAnomalies, s.DroppedTransactions)
+	}
 	return b.String()
 }
 
