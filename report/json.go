@@ -40,6 +40,73 @@ type jsonSession struct {
 	Gaps         []jsonGap     `json:"gaps,omitempty"`
 	TLS          *jsonTLS      `json:"tls,omitempty"`
 	Dropped      int           `json:"dropped_commands,omitempty"`
+	Helo         *jsonHelo     `json:"helo"`
+	Extensions   []jsonExt     `json:"extensions"`
+	Auth         *jsonAuth     `json:"auth"`
+	Transactions []jsonTx      `json:"transactions"`
+	Anomalies    []jsonAnomaly `json:"anomalies"`
+	Outcome      string        `json:"outcome"`
+}
+
+type jsonHelo struct {
+	Verb string `json:"verb"`
+	Name string `json:"name"`
+}
+
+type jsonExt struct {
+	Name   string   `json:"name"`
+	Params []string `json:"params"`
+}
+
+type jsonAuth struct {
+	Mechanism string         `json:"mechanism"`
+	Username  string         `json:"username"`
+	Authzid   string         `json:"authzid,omitempty"`
+	Password  *string        `json:"password"`
+	Steps     []jsonAuthStep `json:"steps"`
+	Code      int            `json:"code"`
+	Success   bool           `json:"success"`
+	Decoded   bool           `json:"decoded"`
+	Cancelled bool           `json:"cancelled,omitempty"`
+}
+
+type jsonAuthStep struct {
+	From        string `json:"from"`
+	Raw         string `json:"raw"`
+	Decoded     string `json:"decoded,omitempty"`
+	Secret      bool   `json:"secret,omitempty"`
+	Undecodable bool   `json:"undecodable,omitempty"`
+}
+
+type jsonParam struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+type jsonRcpt struct {
+	Address string      `json:"address"`
+	Code    int         `json:"code"`
+	Params  []jsonParam `json:"params"`
+}
+
+type jsonTx struct {
+	MailFrom     string      `json:"mail_from"`
+	MailParams   []jsonParam `json:"mail_params"`
+	MailCode     int         `json:"mail_code"`
+	RcptTo       []jsonRcpt  `json:"rcpt_to"`
+	DataCode     int         `json:"data_code"`
+	FinalCode    int         `json:"final_code"`
+	QueueID      string      `json:"queue_id"`
+	Outcome      string      `json:"outcome"`
+	MessageBytes int64       `json:"message_bytes"`
+}
+
+type jsonAnomaly struct {
+	ID      string  `json:"id"`
+	From    string  `json:"from"`
+	Detail  string  `json:"detail"`
+	Command *string `json:"command"`
+	Count   int     `json:"count"`
 }
 
 type jsonGreeting struct {
@@ -61,9 +128,20 @@ type jsonCommand struct {
 }
 
 type jsonReply struct {
-	Code  int      `json:"code"`
-	Lines []string `json:"lines"`
-	Time  string   `json:"time"`
+	Code     int      `json:"code"`
+	Enhanced string   `json:"enhanced,omitempty"`
+	Meaning  string   `json:"meaning,omitempty"`
+	Lines    []string `json:"lines"`
+	Decoded  string   `json:"decoded,omitempty"`
+	Time     string   `json:"time"`
+}
+
+func reply(r *smtpdecode.Reply) *jsonReply {
+	jr := &jsonReply{Code: r.Code, Meaning: smtpdecode.Meaning(r.Code, firstLine(r)), Lines: nonNil(r.Lines), Decoded: r.Decoded, Time: jsonTime(r.Time)}
+	if e, _, ok := smtpdecode.ParseEnhancedCode(firstLine(r)); ok {
+		jr.Enhanced = e.String()
+	}
+	return jr
 }
 
 type jsonMessage struct {
@@ -80,9 +158,30 @@ type jsonGap struct {
 }
 
 type jsonTLS struct {
-	StartTLS    bool  `json:"starttls"`
-	BytesClient int64 `json:"bytes_client"`
-	BytesServer int64 `json:"bytes_server"`
+	StartTLS    bool   `json:"starttls"`
+	Version     string `json:"version"`
+	SNI         string `json:"sni"`
+	Cipher      string `json:"cipher"`
+	BytesClient int64  `json:"bytes_client"`
+	BytesServer int64  `json:"bytes_server"`
+}
+
+// masked stands for a secret in JSON output.
+const masked = "********"
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func params(ps []smtpdecode.Param) []jsonParam {
+	out := make([]jsonParam, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, jsonParam{Name: p.Name, Value: p.Value})
+	}
+	return out
 }
 
 func jsonTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
@@ -125,7 +224,7 @@ func (j *JSON) Session(s *smtpdecode.Session) error {
 			jc.Message = &jsonMessage{Bytes: m.Bytes, Lines: m.Lines, Terminated: m.Terminated, Missing: m.Missing}
 		}
 		if r := c.Reply; r != nil {
-			jc.Reply = &jsonReply{Code: r.Code, Lines: r.Lines, Time: jsonTime(r.Time)}
+			jc.Reply = reply(r)
 			if c.Kind != smtpdecode.KindUnmatched {
 				ms := float64(c.Latency()) / float64(time.Millisecond)
 				jc.LatencyMS = &ms
@@ -141,7 +240,65 @@ func (j *JSON) Session(s *smtpdecode.Session) error {
 		js.Gaps = append(js.Gaps, jsonGap{Time: jsonTime(g.Time), From: from, Bytes: g.Bytes})
 	}
 	if s.TLS {
-		js.TLS = &jsonTLS{StartTLS: !s.ImplicitTLS, BytesClient: s.TLSBytes[0], BytesServer: s.TLSBytes[1]}
+		js.TLS = &jsonTLS{StartTLS: !s.ImplicitTLS, Version: s.TLSInfo.Version, SNI: s.TLSInfo.SNI, Cipher: s.TLSInfo.Cipher,
+			BytesClient: s.TLSBytes[0], BytesServer: s.TLSBytes[1]}
 	}
+	if h := s.Helo; h != nil {
+		js.Helo = &jsonHelo{Verb: h.Verb, Name: h.Name}
+	}
+	js.Extensions = make([]jsonExt, 0, len(s.Extensions))
+	for _, e := range s.Extensions {
+		js.Extensions = append(js.Extensions, jsonExt{Name: e.Name, Params: nonNil(e.Params)})
+	}
+	if a := s.Auth; a != nil {
+		ja := &jsonAuth{Mechanism: a.Mechanism, Username: a.Username, Authzid: a.Authzid, Code: a.Code,
+			Success: a.Success, Decoded: a.Decoded, Cancelled: a.Cancelled, Steps: []jsonAuthStep{}}
+		if a.Password != "" {
+			pw := a.Password
+			if !j.o.ShowSecrets {
+				pw = masked
+			}
+			ja.Password = &pw
+		}
+		for _, st := range a.Steps {
+			js := jsonAuthStep{From: "client", Raw: st.Raw, Decoded: st.Decoded, Secret: st.Secret, Undecodable: st.Undecodable}
+			if st.FromServer {
+				js.From = "server"
+			}
+			if st.Secret && !j.o.ShowSecrets {
+				js.Raw, js.Decoded = masked, ""
+			}
+			ja.Steps = append(ja.Steps, js)
+		}
+		js.Auth = ja
+	}
+	js.Transactions = make([]jsonTx, 0, len(s.Transactions))
+	for _, t := range s.Transactions {
+		jt := jsonTx{MailFrom: t.MailFrom, MailParams: params(t.MailParams), MailCode: t.MailCode, RcptTo: []jsonRcpt{},
+			DataCode: t.DataCode, FinalCode: t.FinalCode, QueueID: t.QueueID, Outcome: string(t.Outcome), MessageBytes: t.MessageBytes}
+		for _, r := range t.Rcpts {
+			jt.RcptTo = append(jt.RcptTo, jsonRcpt{Address: r.Address, Code: r.Code, Params: params(r.Params)})
+		}
+		js.Transactions = append(js.Transactions, jt)
+	}
+	js.Anomalies = make([]jsonAnomaly, 0, len(s.Anomalies))
+	for _, a := range s.Anomalies {
+		ja := jsonAnomaly{ID: string(a.ID), From: "client", Detail: a.Detail, Count: a.Count}
+		if a.Dir == smtpdecode.FromServer {
+			ja.From = "server"
+		}
+		if a.Command >= 0 && a.Command < len(s.Commands) {
+			c := &s.Commands[a.Command]
+			line := MaskedLine(c, j.o.ShowSecrets)
+			if c.Kind == smtpdecode.KindMessage {
+				line = "<message>"
+			} else if c.Kind == smtpdecode.KindUnmatched {
+				line = "<reply>"
+			}
+			ja.Command = &line
+		}
+		js.Anomalies = append(js.Anomalies, ja)
+	}
+	js.Outcome = (&Text{}).outcome(s)
 	return j.enc.Encode(js)
 }

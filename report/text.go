@@ -6,6 +6,7 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"slices"
@@ -15,10 +16,15 @@ import (
 	"github.com/smtpscope/smtpscope/smtpdecode"
 )
 
-// Options are shared by the writers. The zero value masks secrets.
+// Options are shared by the writers. The zero value masks secrets, uses no
+// colour and summarises message content.
 type Options struct {
 	// ShowSecrets prints AUTH credentials instead of masking them.
 	ShowSecrets bool
+	// Color highlights failures and anomalies with ANSI colours (text only).
+	Color bool
+	// Data prints the message content kept by the decoder (text only).
+	Data bool
 }
 
 // Text writes sessions as C:/S: conversations.
@@ -35,20 +41,36 @@ func NewText(w io.Writer, o Options) *Text {
 // timeLayout is how absolute capture times are shown.
 const timeLayout = "2006-01-02 15:04:05.000000 MST"
 
+// ANSI styles.
+const (
+	red   = "\x1b[31m"
+	bold  = "\x1b[1m"
+	dim   = "\x1b[2m"
+	reset = "\x1b[0m"
+)
+
+// paint wraps s in a style when colour is on.
+func (t *Text) paint(style, s string) string {
+	if !t.o.Color || s == "" {
+		return s
+	}
+	return style + s + reset
+}
+
 // event is one line-group of the transcript, placed in time.
 type event struct {
-	t    time.Time
-	dir  string // "C" or "S"
-	cmd  *smtpdecode.Command
-	rep  *smtpdecode.Reply
-	gap  *smtpdecode.Gap
-	note string
+	t       time.Time
+	idx     int // command index, or -1
+	cmd     *smtpdecode.Command
+	rep     *smtpdecode.Reply
+	gap     *smtpdecode.Gap
+	anomaly *smtpdecode.Anomaly
 }
 
 // Session writes one session.
 func (t *Text) Session(s *smtpdecode.Session) error {
 	w := t.w
-	fmt.Fprintf(w, "Session %d: %s -> %s at %s\n", s.ID, s.Client, s.Server, s.Start.UTC().Format(timeLayout))
+	fmt.Fprintf(w, "%s\n", t.paint(bold, fmt.Sprintf("Session %d: %s -> %s at %s", s.ID, s.Client, s.Server, s.Start.UTC().Format(timeLayout))))
 	fmt.Fprintf(w, "  %s, %d packets, %d bytes from client, %d from server", seconds(s.End.Sub(s.Start)), s.Packets, s.Bytes[0], s.Bytes[1])
 	if lost := s.Missing[0] + s.Missing[1]; lost > 0 {
 		fmt.Fprintf(w, ", %d bytes lost", lost)
@@ -58,55 +80,70 @@ func (t *Text) Session(s *smtpdecode.Session) error {
 		fmt.Fprintf(w, "  (no SYN captured: the client side was decided by %s)\n", s.Sides)
 	}
 
+	// Anomalies about one turn follow it (or its reply, when the server is
+	// at fault); the others take their place in time.
+	byTurn := make(map[int][]*smtpdecode.Anomaly)
 	var evs []event
+	for i := range s.Anomalies {
+		a := &s.Anomalies[i]
+		if a.Command >= 0 && a.Command < len(s.Commands) {
+			byTurn[a.Command] = append(byTurn[a.Command], a)
+		} else {
+			evs = append(evs, event{t: a.Time, idx: -1, anomaly: a})
+		}
+	}
 	if s.Greeting != nil {
-		evs = append(evs, event{t: s.Greeting.Time, dir: "S", rep: s.Greeting})
+		evs = append(evs, event{t: s.Greeting.Time, idx: -1, rep: s.Greeting})
 	}
 	for i := range s.Commands {
 		c := &s.Commands[i]
 		if c.Kind != smtpdecode.KindUnmatched {
-			evs = append(evs, event{t: c.Time, dir: "C", cmd: c})
+			evs = append(evs, event{t: c.Time, idx: i, cmd: c})
 		}
 		if c.Reply != nil {
-			evs = append(evs, event{t: c.Reply.Time, dir: "S", cmd: c, rep: c.Reply})
+			evs = append(evs, event{t: c.Reply.Time, idx: i, cmd: c, rep: c.Reply})
 		}
 	}
 	for i := range s.Gaps {
 		g := &s.Gaps[i]
-		dir := "C"
-		if g.Dir == smtpdecode.FromServer {
-			dir = "S"
-		}
-		evs = append(evs, event{t: g.Time, dir: dir, gap: g})
+		evs = append(evs, event{t: g.Time, idx: -1, gap: g})
 	}
 	slices.SortStableFunc(evs, func(a, b event) int { return a.t.Compare(b.t) })
 
 	for _, e := range evs {
 		rel := fmt.Sprintf("+%.6f", e.t.Sub(s.Start).Seconds())
 		switch {
+		case e.anomaly != nil:
+			t.anomaly(e.anomaly)
 		case e.gap != nil:
-			t.line(rel, "", e.dir, gapText(e.gap.Bytes))
+			t.line(rel, "", side(e.gap.Dir), t.paint(red, gapText(e.gap.Bytes)))
 		case e.rep != nil:
 			lat := ""
 			if e.cmd != nil && e.cmd.Kind != smtpdecode.KindUnmatched {
 				lat = latency(e.cmd.Latency())
 			}
-			t.reply(rel, lat, e.rep, e.cmd != nil && e.cmd.Kind == smtpdecode.KindUnmatched)
+			t.reply(rel, lat, e.rep)
+			for _, a := range byTurn[e.idx] {
+				if a.Dir == smtpdecode.FromServer {
+					t.anomaly(a)
+				}
+			}
 		default:
-			t.line(rel, "", "C", t.commandText(e.cmd))
+			t.command(rel, e.cmd)
+			for _, a := range byTurn[e.idx] {
+				if a.Dir == smtpdecode.FromClient || e.cmd.Reply == nil {
+					t.anomaly(a)
+				}
+			}
 		}
 	}
 	if s.TLS {
-		what := "after STARTTLS"
-		if s.ImplicitTLS {
-			what = "implicit TLS"
-		}
-		fmt.Fprintf(w, "  <encrypted (%s): %d bytes from client, %d from server>\n", what, s.TLSBytes[0], s.TLSBytes[1])
+		t.tls(s)
 	}
 	if s.DroppedCommands > 0 {
 		fmt.Fprintf(w, "  <%d more turns not kept>\n", s.DroppedCommands)
 	}
-	fmt.Fprintln(w)
+	fmt.Fprintf(w, "  outcome: %s\n\n", t.outcome(s))
 	return w.Flush()
 }
 
@@ -117,26 +154,52 @@ func (t *Text) Line(s string) error {
 	return t.w.Flush()
 }
 
+func side(d smtpdecode.Direction) string {
+	if d == smtpdecode.FromServer {
+		return "S"
+	}
+	return "C"
+}
+
 func (t *Text) line(rel, lat, dir, text string) {
 	fmt.Fprintf(t.w, "  %11s %9s  %s: %s\n", rel, lat, dir, text)
 }
 
-func (t *Text) reply(rel, lat string, r *smtpdecode.Reply, unmatched bool) {
+func (t *Text) anomaly(a *smtpdecode.Anomaly) {
+	text := fmt.Sprintf("! %s: %s", a.ID, Printable(a.Detail))
+	if a.Count > 1 {
+		text += fmt.Sprintf(" (%d times)", a.Count)
+	}
+	fmt.Fprintf(t.w, "  %11s %9s  %s\n", "", "", t.paint(red, text))
+}
+
+func (t *Text) reply(rel, lat string, r *smtpdecode.Reply) {
+	failed := r.Code >= 400 || r.Code == 0
 	for i, l := range r.Lines {
+		last := i == len(r.Lines)-1
 		text := l
 		if r.Code != 0 {
 			sep := "-"
-			if i == len(r.Lines)-1 {
+			if last {
 				sep = " "
 			}
 			text = fmt.Sprintf("%03d%s%s", r.Code, sep, l)
-			if l == "" && sep == " " {
+			if l == "" && last {
 				text = fmt.Sprintf("%03d", r.Code)
 			}
 		}
 		text = Printable(text)
-		if unmatched && i == len(r.Lines)-1 {
-			text += "  <no command was waiting for this reply>"
+		if failed {
+			text = t.paint(red, text)
+		}
+		if i == 0 && r.Decoded != "" {
+			text += t.paint(dim, "  → "+Printable(r.Decoded))
+		}
+		if last && r.Code >= 300 {
+			// Meanings of intermediate and failure replies; every reply's is in JSON.
+			if m := smtpdecode.Meaning(r.Code, firstLine(r)); m != "" {
+				text += t.paint(dim, "  — "+m)
+			}
 		}
 		if i == 0 {
 			t.line(rel, lat, "S", text)
@@ -146,12 +209,22 @@ func (t *Text) reply(rel, lat string, r *smtpdecode.Reply, unmatched bool) {
 	}
 }
 
-func (t *Text) commandText(c *smtpdecode.Command) string {
+func firstLine(r *smtpdecode.Reply) string {
+	if len(r.Lines) == 0 {
+		return ""
+	}
+	return r.Lines[0]
+}
+
+func (t *Text) command(rel string, c *smtpdecode.Command) {
 	var text string
 	switch {
 	case c.Kind == smtpdecode.KindMessage:
 		m := c.Message
 		text = fmt.Sprintf("<message: %d bytes, %d lines", m.Bytes, m.Lines)
+		if m.EightBit {
+			text += ", 8-bit"
+		}
 		if m.Missing > 0 {
 			text += fmt.Sprintf(", %d bytes lost", m.Missing)
 		}
@@ -174,13 +247,161 @@ func (t *Text) commandText(c *smtpdecode.Command) string {
 			text += ">"
 		}
 	}
+	if c.Decoded != "" {
+		text += t.paint(dim, "  → "+Printable(c.Decoded))
+	}
 	switch {
 	case c.LostReply:
 		text += "  <reply lost in a gap>"
 	case c.Reply == nil && (c.Kind != smtpdecode.KindMessage || c.Message.Terminated):
 		text += "  <no reply>"
 	}
-	return text
+	t.line(rel, "", "C", text)
+	if t.o.Data && c.Message != nil {
+		t.content(c.Message)
+	}
+}
+
+// content prints the kept start of a message, line by line.
+func (t *Text) content(m *smtpdecode.Message) {
+	data := m.Data
+	for len(data) > 0 {
+		line, rest, found := bytes.Cut(data, []byte{'\n'})
+		if found {
+			line = append(line, '\n')
+		}
+		fmt.Fprintf(t.w, "  %11s %9s  C| %s\n", "", "", Printable(string(bytes.TrimSuffix(bytes.TrimSuffix(line, []byte{'\n'}), []byte{'\r'}))))
+		data = rest
+	}
+	if more := m.Bytes - int64(len(m.Data)); more > 0 {
+		fmt.Fprintf(t.w, "  %11s %9s  C| %s\n", "", "", t.paint(dim, fmt.Sprintf("<%d more bytes not shown>", more)))
+	}
+}
+
+func (t *Text) tls(s *smtpdecode.Session) {
+	what := "after STARTTLS"
+	if s.ImplicitTLS {
+		what = "implicit TLS"
+	}
+	var info []string
+	for _, v := range []string{s.TLSInfo.Version, s.TLSInfo.Cipher} {
+		if v != "" {
+			info = append(info, Printable(v))
+		}
+	}
+	if s.TLSInfo.SNI != "" {
+		info = append(info, "SNI "+Printable(s.TLSInfo.SNI))
+	}
+	if len(info) > 0 {
+		what += ", " + strings.Join(info, ", ")
+	}
+	fmt.Fprintf(t.w, "  <encrypted (%s): %d bytes from client, %d from server>\n", what, s.TLSBytes[0], s.TLSBytes[1])
+}
+
+// outcome is the one-line summary of a session.
+func (t *Text) outcome(s *smtpdecode.Session) string {
+	var parts []string
+	if a := s.Auth; a != nil {
+		p := "AUTH " + Printable(a.Mechanism)
+		if a.Username != "" {
+			p += " as " + Printable(a.Username)
+		}
+		switch {
+		case a.Cancelled:
+			p += " cancelled"
+		case a.Success:
+			p += " ok"
+		case a.Code == 0:
+			p += " unanswered"
+		default:
+			p = t.paint(red, fmt.Sprintf("%s failed (%d)", p, a.Code))
+		}
+		parts = append(parts, p)
+	}
+	if s.StartTLS || s.ImplicitTLS {
+		p := "STARTTLS"
+		if s.ImplicitTLS {
+			p = "implicit TLS"
+		}
+		if v := s.TLSInfo.Version; v != "" {
+			p += " (" + Printable(v) + ")"
+		}
+		parts = append(parts, p)
+	}
+	parts = append(parts, t.transactions(s)...)
+	if n := anomalyCount(s); n > 0 {
+		parts = append(parts, t.paint(red, fmt.Sprintf("%d %s", n, plural(n, "anomaly", "anomalies"))))
+	}
+	return strings.Join(parts, " · ")
+}
+
+func anomalyCount(s *smtpdecode.Session) int {
+	n := s.DroppedAnomalies
+	for _, a := range s.Anomalies {
+		n += a.Count
+	}
+	return n
+}
+
+// transactions summarises the mail transactions of a session.
+func (t *Text) transactions(s *smtpdecode.Session) []string {
+	var accepted, rcptOK, rcptAll int
+	var queued []string
+	count := make(map[smtpdecode.Outcome]int)
+	codes := make(map[smtpdecode.Outcome][]string)
+	for i := range s.Transactions {
+		tx := &s.Transactions[i]
+		count[tx.Outcome]++
+		switch tx.Outcome {
+		case smtpdecode.OutcomeAccepted:
+			accepted++
+			rcptOK += tx.Accepted()
+			rcptAll += len(tx.Rcpts)
+			if tx.QueueID != "" {
+				queued = append(queued, Printable(tx.QueueID))
+			}
+		case smtpdecode.OutcomeRejected:
+			code := tx.FinalCode
+			if code == 0 {
+				code = tx.MailCode
+			}
+			if code != 0 {
+				codes[tx.Outcome] = append(codes[tx.Outcome], fmt.Sprint(code))
+			}
+		}
+	}
+	var parts []string
+	if accepted > 0 {
+		p := fmt.Sprintf("%d %s accepted for %d of %d %s", accepted, plural(accepted, "message", "messages"), rcptOK, rcptAll, plural(rcptAll, "recipient", "recipients"))
+		if len(queued) > 0 {
+			p += " (queued as " + strings.Join(queued, ", ") + ")"
+		}
+		parts = append(parts, p)
+	}
+	if n := count[smtpdecode.OutcomeRejected]; n > 0 {
+		p := fmt.Sprintf("%d %s rejected", n, plural(n, "message", "messages"))
+		if c := codes[smtpdecode.OutcomeRejected]; len(c) > 0 {
+			p += " (" + strings.Join(c, ", ") + ")"
+		}
+		parts = append(parts, t.paint(red, p))
+	}
+	if n := count[smtpdecode.OutcomeAborted]; n > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s aborted", n, plural(n, "transaction", "transactions")))
+	}
+	if n := count[smtpdecode.OutcomeUnfinished]; n > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s unfinished", n, plural(n, "transaction", "transactions")))
+	}
+	if len(s.Transactions) == 0 && !s.TLS {
+		parts = append(parts, "no mail sent")
+	}
+	return parts
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // maskedLine is a command line with its credential replaced by a note.

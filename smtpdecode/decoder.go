@@ -24,6 +24,10 @@ type Options struct {
 	// they are read as if the server had said yes, and so is what the
 	// client awaits next, until the server answers again. Default 64 KiB.
 	MaxHold int
+	// MaxData is how many bytes of each message's content (dot-unstuffed)
+	// and of each BDAT chunk are kept in Message.Data, for showing it. The
+	// default 0 keeps none: content is counted, never stored.
+	MaxData int
 }
 
 // Defaults for Options.
@@ -418,6 +422,7 @@ func (d *Decoder) begin(a awaitKind) {
 // chunkBytes counts bytes of a BDAT chunk, which are taken by count, not by line.
 func (d *Decoder) chunkBytes(p []byte, ts time.Time) {
 	m := d.chunkMsg
+	d.keep(m, p)
 	m.Bytes += int64(len(p))
 	m.Lines += int64(bytes.Count(p, []byte{'\n'}))
 	m.End = ts
@@ -667,6 +672,13 @@ func (d *Decoder) frontAwaits() bool {
 		}
 	}
 	return false
+}
+
+// keep appends content to m.Data up to MaxData.
+func (d *Decoder) keep(m *Message, p []byte) {
+	if room := d.opts.MaxData - len(m.Data); room > 0 {
+		m.Data = append(m.Data, p[:min(room, len(p))]...)
+	}
 }
 
 // looksLikeCommand reports whether p starts like an SMTP command line.

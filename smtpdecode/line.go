@@ -115,6 +115,7 @@ func (d *Decoder) messageBytes(p []byte, ts time.Time) (n int, end bool) {
 				return n + 1, true
 			}
 			m.Bytes++ // the CR after the stuffed dot
+			d.keep(m, []byte{'\r'})
 			d.data = dataBody
 		case dataBody:
 			i := bytes.IndexByte(p[n:], '\n')
@@ -146,6 +147,7 @@ func (d *Decoder) messageBytes(p []byte, ts time.Time) (n int, end bool) {
 // line's length.
 func (d *Decoder) textBytes(p []byte) {
 	d.lineLen += len(p)
+	d.keep(d.msg, p)
 	if !d.msg.EightBit && hasHighBit(p) {
 		d.msg.EightBit = true
 	}

@@ -93,6 +93,8 @@ type Message struct {
 	Terminated bool // the "." line was seen (for BDAT: the chunk was complete)
 	Missing    int64
 	EightBit   bool // it held bytes over 127
+	// Data is the start of the content, when Options.MaxData asked for it.
+	Data []byte
 }
 
 // Command is one client turn and the reply to it.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"golang.org/x/term"
 
 	"github.com/smtpscope/smtpscope/capture"
 	"github.com/smtpscope/smtpscope/pipeline"
@@ -50,6 +51,7 @@ Examples:
   tcpdump -U -w - port 25 | smtpscope -r - read the capture from standard input
   smtpscope -r data.pcap --port 2526       port 2526 too, besides 25, 587, 2525, 465
   smtpscope -r data.pcap --any-port        also find SMTP on other ports by content
+  smtpscope -r data.pcap --data --show-secrets   message content and AUTH passwords too
 
 Options:
 `
@@ -61,6 +63,8 @@ type config struct {
 	ports       []uint16
 	anyPort     bool
 	showSecrets bool
+	color       string
+	data        bool
 	opts        pipeline.Options
 }
 
@@ -81,6 +85,8 @@ func parseArgs(args []string, stderr io.Writer) (*config, int) {
 	fs.StringSliceVar(&ports, "port", nil, "also treat TCP `PORT` as SMTP (repeat or comma-separate)")
 	fs.BoolVar(&c.anyPort, "any-port", false, "also find SMTP on any TCP port by its content (a 220 greeting, then HELO/EHLO)")
 	fs.BoolVar(&c.showSecrets, "show-secrets", false, "show AUTH passwords and tokens instead of masking them")
+	fs.StringVar(&c.color, "color", "auto", "highlight failures and anomalies: `WHEN` is auto (a terminal, unless NO_COLOR is set), always or never")
+	fs.BoolVar(&c.data, "data", false, "show message content (the first 64 KiB of each message) instead of a one-line summary")
 	fs.IntVar(&perConnMiB, "max-buffer-conn", reassembly.DefaultMaxBufferedPerConn>>20, "out-of-order data held per connection, in `MiB`")
 	fs.IntVar(&totalMiB, "max-buffer-total", reassembly.DefaultMaxBufferedTotal>>20, "out-of-order data held for all connections, in `MiB`")
 	fs.DurationVar(&gapTimeout, "gap-timeout", reassembly.DefaultGapTimeout, "how long (packet time) out-of-order data waits for missing bytes")
@@ -116,6 +122,12 @@ func parseArgs(args []string, stderr io.Writer) (*config, int) {
 		}
 		c.ports = append(c.ports, uint16(n))
 	}
+	switch c.color {
+	case "auto", "always", "never":
+	default:
+		fmt.Fprintf(stderr, "smtpscope: --color %q: want auto, always or never\n", c.color)
+		return nil, exitBadInput
+	}
 	if perConnMiB <= 0 || totalMiB <= 0 || gapTimeout <= 0 || idleTimeout <= 0 {
 		fmt.Fprintln(stderr, "smtpscope: buffer sizes and timeouts must be positive")
 		return nil, exitBadInput
@@ -130,7 +142,29 @@ func parseArgs(args []string, stderr io.Writer) (*config, int) {
 			IdleTimeout:        idleTimeout,
 		},
 	}
+	if c.data {
+		c.opts.Decoder.MaxData = dataShown
+	}
 	return &c, exitOK
+}
+
+// dataShown is how much of each message --data shows.
+const dataShown = 64 << 10
+
+// useColor decides --color auto: colour on a terminal, unless NO_COLOR is
+// set (https://no-color.org) or TERM is dumb.
+func useColor(when string, stdout io.Writer, getenv func(string) string) bool {
+	switch when {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
+	if getenv("NO_COLOR") != "" || getenv("TERM") == "dumb" {
+		return false
+	}
+	f, ok := stdout.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // sessionWriter is what the output formats have in common.
@@ -156,7 +190,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	defer src.Close()
 
-	ro := report.Options{ShowSecrets: c.showSecrets}
+	ro := report.Options{ShowSecrets: c.showSecrets, Data: c.data, Color: useColor(c.color, stdout, os.Getenv)}
 	var out sessionWriter
 	var text *report.Text
 	if c.json {

@@ -5,11 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/smtpscope/smtpscope/smtpdecode"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -105,8 +108,37 @@ type jsonSession struct {
 		} `json:"reply"`
 	} `json:"commands"`
 	TLS *struct {
-		StartTLS bool `json:"starttls"`
+		StartTLS bool   `json:"starttls"`
+		Version  string `json:"version"`
+		Cipher   string `json:"cipher"`
 	} `json:"tls"`
+	Helo *struct {
+		Verb string `json:"verb"`
+		Name string `json:"name"`
+	} `json:"helo"`
+	Auth *struct {
+		Mechanism string  `json:"mechanism"`
+		Username  string  `json:"username"`
+		Password  *string `json:"password"`
+		Success   bool    `json:"success"`
+		Code      int     `json:"code"`
+	} `json:"auth"`
+	Transactions []struct {
+		MailFrom string `json:"mail_from"`
+		RcptTo   []struct {
+			Address string `json:"address"`
+			Code    int    `json:"code"`
+		} `json:"rcpt_to"`
+		FinalCode    int    `json:"final_code"`
+		QueueID      string `json:"queue_id"`
+		Outcome      string `json:"outcome"`
+		MessageBytes int    `json:"message_bytes"`
+	} `json:"transactions"`
+	Anomalies []struct {
+		ID    string `json:"id"`
+		From  string `json:"from"`
+		Count int    `json:"count"`
+	} `json:"anomalies"`
 }
 
 func decodeJSON(t *testing.T, out string) []jsonSession {
@@ -186,6 +218,77 @@ func TestConversations(t *testing.T) {
 			if (name == "starttls") != (s.TLS != nil) {
 				t.Errorf("tls %+v", s.TLS)
 			}
+			if s.Helo == nil || s.Helo.Name != "client.smtpscope.test" {
+				t.Errorf("helo %+v", s.Helo)
+			}
+		})
+	}
+}
+
+// TestMeaning checks, for each recorded capture, what the session meant: the
+// AUTH outcome, each transaction's envelope, recipients' codes and outcome,
+// and the anomalies — none for the well-behaved clients, the right ones for
+// the others.
+func TestMeaning(t *testing.T) {
+	type want struct {
+		auth         string // "MECH user success"
+		transactions string // "from>rcpt:code,rcpt:code final outcome; ..."
+		anomalies    string // "id/from×count ..."
+	}
+	const ok = "alice@smtpscope.test>bob@smtpscope.test:250 250 accepted"
+	wants := map[string]want{
+		"helo-plain":       {"", ok, ""},
+		"auth-login-nc":    {"LOGIN whb true", ok, ""},
+		"multi-rcpt":       {"", "alice@smtpscope.test>bob@smtpscope.test:250,carol@smtpscope.test:250,dave@smtpscope.test:250 250 accepted", ""},
+		"any-sll2":         {"", ok, ""},
+		"ipv6-swaks":       {"", ok, ""},
+		"auth-plain":       {"PLAIN whb true", ok, ""},
+		"auth-cram-md5":    {"CRAM-MD5 whb true", ok, ""},
+		"auth-failed":      {"LOGIN whb false", "", ""},
+		"pipelining":       {"", "alice@smtpscope.test>bob@smtpscope.test:250,carol@smtpscope.test:250 250 accepted", ""},
+		"starttls":         {"", "", "connection-reset/client×1"},
+		"bdat":             {"", ok, ""},
+		"rset-multi":       {"", "alice@smtpscope.test>bob@smtpscope.test:250 0 aborted; alice@smtpscope.test>carol@smtpscope.test:250,nobody@smtpscope.test:550,dave@smtpscope.test:250 250 accepted", ""},
+		"lowercase-barelf": {"", ok, "bare-lf/client×10"},
+	}
+	for _, name := range cases(t) {
+		t.Run(name, func(t *testing.T) {
+			w, found := wants[name]
+			if !found {
+				t.Fatalf("no expectations for testdata/%s: add them here", name)
+			}
+			stdout, _, _ := runCLI(t, nil, "-r", input(name), "--json")
+			s := decodeJSON(t, stdout)[0]
+			var got want
+			if a := s.Auth; a != nil {
+				got.auth = fmt.Sprintf("%s %s %v", a.Mechanism, a.Username, a.Success)
+				if a.Password != nil && *a.Password != "********" {
+					t.Errorf("password shown: %q", *a.Password)
+				}
+			}
+			var txs []string
+			for _, tx := range s.Transactions {
+				var rcpts []string
+				for _, r := range tx.RcptTo {
+					rcpts = append(rcpts, fmt.Sprintf("%s:%d", r.Address, r.Code))
+				}
+				txs = append(txs, fmt.Sprintf("%s>%s %d %s", tx.MailFrom, strings.Join(rcpts, ","), tx.FinalCode, tx.Outcome))
+				if tx.Outcome == "accepted" && (tx.MessageBytes == 0 || tx.FinalCode != 250) {
+					t.Errorf("accepted transaction with %d bytes, final %d", tx.MessageBytes, tx.FinalCode)
+				}
+			}
+			got.transactions = strings.Join(txs, "; ")
+			var an []string
+			for _, a := range s.Anomalies {
+				an = append(an, fmt.Sprintf("%s/%s×%d", a.ID, a.From, a.Count))
+			}
+			got.anomalies = strings.Join(an, " ")
+			if got != w {
+				t.Errorf("\n got: %+v\nwant: %+v", got, w)
+			}
+			if name == "starttls" && (s.TLS == nil || s.TLS.Version != "TLS 1.3" || s.TLS.Cipher != "TLS_AES_256_GCM_SHA384") {
+				t.Errorf("tls %+v", s.TLS)
+			}
 		})
 	}
 }
@@ -215,6 +318,20 @@ func TestSecretsMasked(t *testing.T) {
 			if !found {
 				t.Errorf("%s %v --show-secrets: no secret shown", name, args)
 			}
+		}
+	}
+}
+
+// TestAnomaliesDocumented keeps README's anomaly table in step with the code.
+func TestAnomaliesDocumented(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range smtpdecode.Anomalies {
+		row := fmt.Sprintf("| `%s` | %s | %s |", a.ID, a.What, a.RFC)
+		if !strings.Contains(string(readme), row) {
+			t.Errorf("README.md lacks the row %s", row)
 		}
 	}
 }

@@ -353,3 +353,43 @@ func TestUsage(t *testing.T) {
 		}
 	}
 }
+
+func TestColor(t *testing.T) {
+	in := input("auth-failed")
+	plain, _, _ := runCLI(t, nil, "-r", in)
+	if strings.Contains(plain, "\x1b") {
+		t.Error("colour without a terminal")
+	}
+	colored, _, code := runCLI(t, nil, "-r", in, "--color=always")
+	if code != 0 || !strings.Contains(colored, "\x1b[31m535 5.7.8") {
+		t.Errorf("--color=always: no red 535:\n%q", colored)
+	}
+	if _, stderr, code := runCLI(t, nil, "-r", in, "--color=sometimes"); code != exitBadInput || !strings.Contains(stderr, "auto, always or never") {
+		t.Errorf("--color=sometimes: exit %d %q", code, stderr)
+	}
+	env := func(vars map[string]string) func(string) string { return func(k string) string { return vars[k] } }
+	tty, err := os.Open("/dev/tty")
+	if err == nil {
+		defer tty.Close()
+		if !useColor("auto", tty, env(nil)) {
+			t.Error("auto on a terminal: no colour")
+		}
+		if useColor("auto", tty, env(map[string]string{"NO_COLOR": "1"})) {
+			t.Error("NO_COLOR set: colour")
+		}
+	}
+	if useColor("auto", &bytes.Buffer{}, env(nil)) || !useColor("always", &bytes.Buffer{}, env(map[string]string{"NO_COLOR": "1"})) {
+		t.Error("auto on a buffer, or always with NO_COLOR, decided wrong")
+	}
+}
+
+func TestDataShown(t *testing.T) {
+	stdout, _, code := runCLI(t, nil, "-r", input("helo-plain"), "--data")
+	if code != 0 || !strings.Contains(stdout, "C| Subject: ") || !strings.Contains(stdout, "C| From: ") {
+		t.Errorf("exit %d, no message content:\n%s", code, stdout)
+	}
+	stdout, _, _ = runCLI(t, nil, "-r", input("helo-plain"))
+	if strings.Contains(stdout, "C| ") {
+		t.Errorf("content shown without --data:\n%s", stdout)
+	}
+}
