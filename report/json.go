@@ -1,10 +1,14 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/smtpscope/smtpscope/smtpdecode"
 )
@@ -12,15 +16,46 @@ import (
 // JSON writes one JSON object per session, one per line. The fields are
 // documented in README.md.
 type JSON struct {
+	w   io.Writer
+	buf bytes.Buffer
 	enc *json.Encoder
 	o   Options
 }
 
 // NewJSON returns a JSON writer on w.
 func NewJSON(w io.Writer, o Options) *JSON {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	return &JSON{enc: enc, o: o}
+	j := &JSON{w: w, o: o}
+	j.enc = json.NewEncoder(&j.buf)
+	j.enc.SetEscapeHTML(false)
+	return j
+}
+
+// escapeInvisible rewrites, inside JSON text, the characters encoding/json
+// leaves raw but a terminal may act on or hide — C1 controls and Unicode
+// format characters such as bidirectional overrides — as \u escapes. The
+// values stay the same; only their spelling changes.
+func escapeInvisible(b []byte) []byte {
+	clean := true
+	for _, c := range b {
+		if c >= 0x80 {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return b
+	}
+	out := make([]byte, 0, len(b)+16)
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r >= 0x80 && (r <= 0x9f || unicode.Is(unicode.Cf, r)) {
+			out = fmt.Appendf(out, `\u%04x`, r)
+		} else {
+			out = append(out, b[i:i+size]...)
+		}
+		i += size
+	}
+	return out
 }
 
 type jsonSession struct {
@@ -118,6 +153,7 @@ type jsonGreeting struct {
 type jsonCommand struct {
 	Kind      string       `json:"kind"`
 	Verb      string       `json:"verb,omitempty"`
+	Unknown   bool         `json:"unknown,omitempty"`
 	Argument  string       `json:"argument,omitempty"`
 	Line      string       `json:"line,omitempty"`
 	Time      string       `json:"time"`
@@ -212,6 +248,7 @@ func (j *JSON) Session(s *smtpdecode.Session) error {
 		switch c.Kind {
 		case smtpdecode.KindCommand:
 			jc.Verb = c.Verb
+			jc.Unknown = !smtpdecode.KnownVerb(c.Verb)
 			jc.Argument = c.Arg
 			if c.Secret && !j.o.ShowSecrets {
 				_, arg, _ := strings.Cut(maskedLine(c), " ")
@@ -300,5 +337,10 @@ func (j *JSON) Session(s *smtpdecode.Session) error {
 		js.Anomalies = append(js.Anomalies, ja)
 	}
 	js.Outcome = (&Text{}).outcome(s)
-	return j.enc.Encode(js)
+	j.buf.Reset()
+	if err := j.enc.Encode(js); err != nil {
+		return err
+	}
+	_, err := j.w.Write(escapeInvisible(j.buf.Bytes()))
+	return err
 }

@@ -250,6 +250,9 @@ func (t *Text) command(rel string, c *smtpdecode.Command) {
 	if c.Decoded != "" {
 		text += t.paint(dim, "  → "+Printable(c.Decoded))
 	}
+	if c.Kind == smtpdecode.KindCommand && !smtpdecode.KnownVerb(c.Verb) {
+		text += t.paint(dim, "  (unknown command)")
+	}
 	switch {
 	case c.LostReply:
 		text += "  <reply lost in a gap>"

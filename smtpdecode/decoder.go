@@ -697,9 +697,15 @@ func startsWithVerb(line []byte) bool {
 }
 
 // isVerb reports whether v, upper-cased, is an SMTP command verb.
-func isVerb(v string) bool {
+func isVerb(v string) bool { return KnownVerb(v) }
+
+// KnownVerb reports whether v (upper-case) is a command of SMTP or of a
+// common extension: RFC 5321's, AUTH, STARTTLS, BDAT, ETRN, TURN/ATRN, the
+// old SEND/SOML/SAML, and Postfix's XCLIENT and XFORWARD.
+func KnownVerb(v string) bool {
 	switch v {
-	case "HELO", "EHLO", "MAIL", "RCPT", "DATA", "RSET", "QUIT", "NOOP", "VRFY", "EXPN", "HELP", "AUTH", "STARTTLS", "BDAT":
+	case "HELO", "EHLO", "MAIL", "RCPT", "DATA", "RSET", "QUIT", "NOOP", "VRFY", "EXPN", "HELP",
+		"AUTH", "STARTTLS", "BDAT", "ETRN", "TURN", "ATRN", "SEND", "SOML", "SAML", "XCLIENT", "XFORWARD":
 		return true
 	}
 	return false

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -338,6 +339,20 @@ func TestHostileText(t *testing.T) {
 		if !strings.Contains(stdout, s) {
 			t.Errorf("output lacks %s:\n%s", s, stdout)
 		}
+	}
+	js, _, _ := runCLI(t, nil, "-r", path, "--json")
+	for _, b := range []string{"\x1b", "\x07", "\x00", "\u202e", "\u009b"} {
+		if strings.Contains(js, b) {
+			t.Errorf("JSON holds %q raw:\n%s", b, js)
+		}
+	}
+	var v map[string]any
+	if err := json.Unmarshal([]byte(js), &v); err != nil {
+		t.Fatalf("not JSON: %v", err)
+	}
+	greeting := v["greeting"].(map[string]any)["text"].(string)
+	if greeting != "evil\x1b[2J\x1b]0;owned\x07 \u202eexe.txt\ufffd" {
+		t.Errorf("greeting decodes to %q", greeting)
 	}
 }
 
