@@ -384,30 +384,24 @@ func byFirstPacket(x, y *stream) int { return cmp.Compare(x.seq, y.seq) }
 // release delivers what the last flush released, connection by connection
 // in the order of their first packets, so output does not depend on the
 // order gopacket keeps its connections in.
-func (a *Assembler) release() {
-	if len(a.released) == 0 {
-		return
-	}
-	slices.SortFunc(a.released, byFirstPacket)
-	for _, s := range a.released {
-		s.deliverWaiting()
-	}
-	clear(a.released)
-	a.released = a.released[:0]
-}
+func (a *Assembler) release() { inFirstPacketOrder(&a.released, (*stream).deliverWaiting) }
 
 // dispatch closes the connections that ended during the last call, in the
 // order of their first packets, so output does not depend on map order.
-func (a *Assembler) dispatch() {
-	if len(a.done) == 0 {
+func (a *Assembler) dispatch() { inFirstPacketOrder(&a.done, (*stream).close) }
+
+// inFirstPacketOrder calls f on each stream of the list in the order of
+// their first packets, and empties the list.
+func inFirstPacketOrder(list *[]*stream, f func(*stream)) {
+	if len(*list) == 0 {
 		return
 	}
-	slices.SortFunc(a.done, byFirstPacket)
-	for _, s := range a.done {
-		s.close()
+	slices.SortFunc(*list, byFirstPacket)
+	for _, s := range *list {
+		f(s)
 	}
-	clear(a.done)
-	a.done = a.done[:0]
+	clear(*list)
+	*list = (*list)[:0]
 }
 
 type factory struct{ a *Assembler }

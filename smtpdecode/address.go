@@ -14,6 +14,12 @@ type Param struct {
 // parameters, and what in it breaks RFC 5321 4.1.2 while still being
 // readable (no angle brackets, spaces after the colon, no "@"). ok is false
 // when the argument does not start with the keyword and a colon.
+//
+// It is lenient: a display name before the path ("FROM:Ann <a@b>") and
+// doubled brackets ("FROM:<<a@b>>") are read past, with a problem. The
+// address never holds '<' or '>' outside a quoted string: stray ones are
+// dropped, with a problem. A '>' or a space inside a quoted local part
+// ("<\"a> b\"@c>") does not end the path.
 func ParsePath(arg, keyword string) (addr string, params []Param, problems []string, ok bool) {
 	if len(arg) < len(keyword)+1 || !strings.EqualFold(arg[:len(keyword)], keyword) || arg[len(keyword)] != ':' {
 		return "", nil, nil, false
@@ -23,22 +29,33 @@ func ParsePath(arg, keyword string) (addr string, params []Param, problems []str
 		problems = append(problems, "space after the colon")
 		rest = trimmed
 	}
+	if !strings.HasPrefix(rest, "<") {
+		// "Ann <a@b>": a display name, as in a header, before the path.
+		if i := indexUnquoted(rest, "<"); i > 0 && indexUnquoted(rest[i:], ">") > 0 {
+			problems = append(problems, "text before the angle bracket")
+			rest = rest[i:]
+		}
+	}
 	var path string
 	if strings.HasPrefix(rest, "<") {
-		end := strings.IndexByte(rest, '>')
+		s := strings.TrimLeft(rest, "<")
+		extra := len(rest)-len(s) > 1
+		end := indexUnquoted(s, ">")
 		if end < 0 {
 			problems = append(problems, "no closing angle bracket")
-			path, rest = rest[1:], ""
-			if i := strings.IndexByte(path, ' '); i >= 0 {
-				path, rest = path[:i], path[i:]
-			}
+			path, rest = cutPath(s)
 		} else {
-			path, rest = rest[1:end], rest[end+1:]
+			path, rest = s[:end], s[end+1:]
+			if r := strings.TrimLeft(rest, ">"); len(r) != len(rest) {
+				extra, rest = true, r
+			}
+		}
+		if extra {
+			problems = append(problems, "extra angle brackets")
 		}
 	} else {
 		problems = append(problems, "no angle brackets")
-		path, rest, _ = strings.Cut(rest, " ")
-		rest = " " + rest
+		path, rest = cutPath(rest)
 	}
 	// A source route (<@a,@b:user@c>) is obsolete but allowed: drop it.
 	if strings.HasPrefix(path, "@") {
@@ -46,7 +63,10 @@ func ParsePath(arg, keyword string) (addr string, params []Param, problems []str
 			path = path[i+1:]
 		}
 	}
-	addr = path
+	addr = dropBrackets(path)
+	if len(addr) != len(path) {
+		problems = append(problems, "stray angle bracket in the address")
+	}
 	if addr != "" || keyword != "FROM" {
 		if p := addressProblem(addr); p != "" {
 			problems = append(problems, p)
@@ -54,9 +74,77 @@ func ParsePath(arg, keyword string) (addr string, params []Param, problems []str
 	}
 	for _, f := range strings.Fields(rest) {
 		name, value, _ := strings.Cut(f, "=")
-		params = append(params, Param{Name: strings.ToUpper(name), Value: value})
+		// esmtp-keyword is ASCII: upper-case only ASCII letters, so that
+		// other bytes are kept as sent.
+		params = append(params, Param{Name: upperASCII([]byte(name)), Value: value})
 	}
 	return addr, params, problems, true
+}
+
+// quotedEnd returns the index just past the quoted string (RFC 5321
+// Quoted-string, with backslash escapes) that starts at s[i] == '"', or -1
+// when it is not closed.
+func quotedEnd(s string, i int) int {
+	for j := i + 1; j < len(s); j++ {
+		switch s[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return -1
+}
+
+// indexUnquoted returns the index of the first byte of s in chars that is
+// not inside a quoted string, or -1. A '"' that is never closed starts no
+// quoted string.
+func indexUnquoted(s, chars string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' {
+			if e := quotedEnd(s, i); e > 0 {
+				i = e - 1
+				continue
+			}
+			// Not closed: neither is any later '"' (each is escaped in
+			// the scan that just failed), so the rest is unquoted.
+			if j := strings.IndexAny(s[i+1:], chars); j >= 0 {
+				return i + 1 + j
+			}
+			return -1
+		}
+		if strings.IndexByte(chars, s[i]) >= 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+// cutPath splits a path not closed by '>' at the first space or tab
+// outside a quoted string.
+func cutPath(s string) (path, rest string) {
+	if i := indexUnquoted(s, " \t"); i >= 0 {
+		return s[:i], s[i:]
+	}
+	return s, ""
+}
+
+// dropBrackets removes '<' and '>' outside quoted strings.
+func dropBrackets(s string) string {
+	if indexUnquoted(s, "<>") < 0 {
+		return s
+	}
+	var b strings.Builder
+	for len(s) > 0 {
+		i := indexUnquoted(s, "<>")
+		if i < 0 {
+			b.WriteString(s)
+			break
+		}
+		b.WriteString(s[:i])
+		s = s[i+1:]
+	}
+	return b.String()
 }
 
 // addressProblem says what is wrong with a mailbox, or "".
