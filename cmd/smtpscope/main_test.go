@@ -301,6 +301,9 @@ func TestSecretsMasked(t *testing.T) {
 		"AHdoYgBzM2NyZXQtcGFzcw==",     // AUTH PLAIN initial response
 		"d3JvbmctcGFzcw==",             // the wrong password of auth-failed
 		"d2hiIDA5ZTI5ZGE3NzlmYzNmNWU2", // CRAM-MD5 response (user and digest)
+		"s3cret-pass",                  // the password, decoded
+		"wrong-pass",
+		"09e29da779fc3f5e67a992d726ef095b", // the CRAM-MD5 digest, decoded
 	}
 	for _, name := range []string{"auth-login-nc", "auth-plain", "auth-failed", "auth-cram-md5"} {
 		for _, args := range [][]string{{"-r", input(name)}, {"-r", input(name), "--json"}} {
