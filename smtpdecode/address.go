@@ -129,22 +129,28 @@ func cutPath(s string) (path, rest string) {
 	return s, ""
 }
 
-// dropBrackets removes '<' and '>' outside quoted strings.
+// dropBrackets removes '<' and '>' outside quoted strings, in one pass.
 func dropBrackets(s string) string {
 	if indexUnquoted(s, "<>") < 0 {
 		return s
 	}
-	var b strings.Builder
-	for len(s) > 0 {
-		i := indexUnquoted(s, "<>")
-		if i < 0 {
-			b.WriteString(s)
-			break
+	b := make([]byte, 0, len(s))
+	unclosed := false // a '"' was not closed: the rest is unquoted
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '"' && !unclosed {
+			if e := quotedEnd(s, i); e > 0 {
+				b = append(b, s[i:e]...)
+				i = e - 1
+				continue
+			}
+			unclosed = true
 		}
-		b.WriteString(s[:i])
-		s = s[i+1:]
+		if c != '<' && c != '>' {
+			b = append(b, c)
+		}
 	}
-	return b.String()
+	return string(b)
 }
 
 // addressProblem says what is wrong with a mailbox, or "".

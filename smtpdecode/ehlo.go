@@ -2,6 +2,7 @@ package smtpdecode
 
 import (
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -16,22 +17,44 @@ type Extension struct {
 const maxExtensions = 64
 
 // ParseExtensions reads the extensions from the lines of an EHLO reply after
-// the first (which holds the server's name). The old "AUTH=LOGIN PLAIN" form
-// is read as AUTH with its mechanisms; every other line is kept verbatim,
-// split into keyword and words.
+// the first (which holds the server's name). Each line is split into its
+// keyword, upper-cased, and its words, kept as sent. AUTH may come twice:
+// in its own form ("AUTH LOGIN PLAIN") and in the old one ("AUTH=LOGIN
+// PLAIN", for clients that predate RFC 4954); both are read as one AUTH
+// extension holding every mechanism once. Blank lines are skipped; at most
+// 64 extensions are kept.
 func ParseExtensions(lines []string) []Extension {
 	var exts []Extension
+	auth := -1 // index of AUTH in exts
 	for _, l := range lines {
 		f := strings.Fields(l)
-		if len(f) == 0 || len(exts) == maxExtensions {
+		if len(f) == 0 {
 			continue
 		}
-		name := strings.ToUpper(f[0])
+		// Keywords are ASCII: upper-case only ASCII letters, so that the
+		// words after "AUTH=" keep their place in f[0].
+		name := upperASCII([]byte(f[0]))
 		params := f[1:]
-		if k, v, ok := strings.Cut(name, "="); ok && k == "AUTH" {
+		if strings.HasPrefix(name, "AUTH=") {
 			name = "AUTH"
-			params = append([]string{strings.ToUpper(f[0][len("AUTH="):])}, params...)
-			_ = v
+			if m := f[0][len("AUTH="):]; m != "" {
+				params = append([]string{m}, params...)
+			}
+		}
+		if name == "AUTH" && auth >= 0 {
+			e := &exts[auth]
+			for _, m := range params {
+				if !slices.ContainsFunc(e.Params, func(p string) bool { return strings.EqualFold(p, m) }) {
+					e.Params = append(e.Params, m)
+				}
+			}
+			continue
+		}
+		if len(exts) == maxExtensions {
+			continue
+		}
+		if name == "AUTH" {
+			auth = len(exts)
 		}
 		exts = append(exts, Extension{Name: name, Params: params})
 	}
@@ -48,11 +71,15 @@ func (s *Session) Offers(name string) bool {
 	return false
 }
 
-// SizeLimit returns the SIZE extension's limit, or 0 when none was given.
+// SizeLimit returns the SIZE extension's limit, or 0 when none was given
+// (RFC 1870: "SIZE" alone, or "SIZE 0") or it is not a number.
 func (s *Session) SizeLimit() int64 {
 	for _, e := range s.Extensions {
 		if e.Name == "SIZE" && len(e.Params) > 0 {
-			n, _ := strconv.ParseInt(e.Params[0], 10, 64)
+			n, err := strconv.ParseInt(e.Params[0], 10, 64)
+			if err != nil || n < 0 {
+				return 0
+			}
 			return n
 		}
 	}
@@ -62,19 +89,28 @@ func (s *Session) SizeLimit() int64 {
 // queueIDPatterns find the queue id in the reply to the end of a message, in
 // the forms common MTAs use.
 var queueIDPatterns = []*regexp.Regexp{
-	regexp.MustCompile(`(?i)\bqueued as ([A-Za-z0-9.\-_]+)`),                      // Postfix
-	regexp.MustCompile(`(?i)\bid=([A-Za-z0-9.\-_]+)`),                             // Exim
-	regexp.MustCompile(`(?i)\bInternalId=([0-9]+)`),                               // Exchange
-	regexp.MustCompile(`^(?:\d\.\d+\.\d+ )?([A-Za-z0-9]{8,20}) Message accepted`), // Sendmail
-	regexp.MustCompile(`(?i)\bOK\s+\d+\s+(\S+)\s+-\s+gsmtp`),                      // Gmail
+	regexp.MustCompile(`(?i)\bqueued as ([A-Za-z0-9.\-_]+)`),                      // Postfix: "2.0.0 Ok: queued as 4ABC12DEF"
+	regexp.MustCompile(`(?i)\bid=([A-Za-z0-9.\-_]+)`),                             // Exim: "OK id=1vXyZa-000Abc-1x"
+	regexp.MustCompile(`(?i)\bInternalId=([0-9]+)`),                               // Exchange: "2.6.0 <id@host> [InternalId=12345, ...]"
+	regexp.MustCompile(`^(?:\d\.\d+\.\d+ )?([A-Za-z0-9]{8,20}) Message accepted`), // Sendmail: "2.0.0 4AMCa1b2003456 Message accepted for delivery"
+	regexp.MustCompile(`(?i)\bOK\s+\d+\s+(\S+)\s+-\s+gsmtp`),                      // Gmail: "2.0.0 OK  1700000000 a1-...si123.456 - gsmtp"
+	// Replies that end with "queued" and an id: "Message Queued
+	// (5F3C1234-...)" (Haraka), "queued (id 5F3C1234)". The id must hold a
+	// digit (see QueueID): "Message queued successfully" has none.
 	regexp.MustCompile(`(?i)\bqueued (?:mail )?(?:for delivery )?\(?(?:id )?<?([A-Za-z0-9.\-_@]{6,})>?\)?$`),
 }
+
+// catchAllPattern is the index of the last, least specific pattern.
+const catchAllPattern = 5
 
 // QueueID extracts the queue id a server gave in its reply to the end of a
 // message ("250 2.0.0 Ok: queued as 4ABC123"), or "".
 func QueueID(text string) string {
-	for _, re := range queueIDPatterns {
+	for i, re := range queueIDPatterns {
 		if m := re.FindStringSubmatch(text); m != nil {
+			if i == catchAllPattern && !strings.ContainsAny(m[1], "0123456789") {
+				continue
+			}
 			return m[1]
 		}
 	}

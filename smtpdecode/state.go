@@ -16,9 +16,13 @@ const (
 	maxTransactions = 1000
 	maxRecipients   = 1000
 	maxAuthTurns    = 32
-	maxCommandLine  = 512  // RFC 5321 4.5.3.1.4, with CRLF
-	maxReplyLine    = 512  // RFC 5321 4.5.3.1.5
-	maxTextLine     = 1000 // RFC 5321 4.5.3.1.6
+	maxCommandLine  = 512 // RFC 5321 4.5.3.1.4, with CRLF
+	// maxAuthLine bounds an AUTH response line (RFC 4954 4: 12288 octets
+	// suffice for deployed mechanisms; OAuth tokens run past 512). The
+	// AUTH command itself, initial response included, keeps the 512 limit.
+	maxAuthLine  = 12288
+	maxReplyLine = 512  // RFC 5321 4.5.3.1.5
+	maxTextLine  = 1000 // RFC 5321 4.5.3.1.6
 )
 
 // sessionState is the decoder's view of the protocol state.
@@ -26,6 +30,9 @@ type sessionState struct {
 	tx   int // current transaction in Session.Transactions; -1 when none
 	auth *authState
 	quit bool // the client sent QUIT
+	// helo is set when a HELO or EHLO was sent and not refused: its reply
+	// may still be owed (pipelined) or lost in a gap.
+	helo bool
 }
 
 // authState gathers an AUTH exchange until its final reply.
@@ -52,12 +59,27 @@ func (d *Decoder) tx() *Transaction {
 	return &d.s.Transactions[d.st.tx]
 }
 
-// endTx ends the current transaction, if it has no outcome yet, with o.
+// endTx ends the current transaction, if it has no outcome yet, with o
+// (or as rejected, when every recipient was refused).
 func (d *Decoder) endTx(o Outcome) {
 	if t := d.tx(); t != nil && t.Outcome == "" {
 		t.Outcome = o
+		if rcptsRefused(t) {
+			t.Outcome = OutcomeRejected
+		}
 	}
 	d.st.tx = -1
+}
+
+// rcptsRefused reports whether a transaction had recipients and the server
+// refused every one.
+func rcptsRefused(t *Transaction) bool {
+	for _, r := range t.Rcpts {
+		if r.Code < 400 {
+			return false
+		}
+	}
+	return len(t.Rcpts) > 0
 }
 
 // lineAnomalies checks one line's ending and length. line includes its ending;
@@ -79,7 +101,11 @@ func (d *Decoder) lineAnomalies(dir Direction, line []byte, n, limit, cmd int, t
 // turn idx. owed is how many replies were still owed when it arrived.
 func (d *Decoder) onCommand(c *Command, idx, owed int, line []byte, n int) {
 	s := d.s
-	d.lineAnomalies(FromClient, line, n, maxCommandLine, idx, c.Time)
+	limit := maxCommandLine
+	if c.Kind == KindAuthResponse {
+		limit = maxAuthLine
+	}
+	d.lineAnomalies(FromClient, line, n, limit, idx, c.Time)
 	if d.st.quit && !d.again(AnomalyDataAfterQuit, FromClient) {
 		d.flag(AnomalyDataAfterQuit, FromClient, idx, c.Time, "%q after QUIT", firstWord(c.Line))
 	}
@@ -99,9 +125,10 @@ func (d *Decoder) onCommand(c *Command, idx, owed int, line []byte, n int) {
 	switch c.Verb {
 	case "HELO", "EHLO":
 		d.endTx(OutcomeAborted) // RFC 5321 4.1.4: HELO/EHLO reset the state
+		d.st.helo = true
 	case "MAIL":
 		d.endTx(OutcomeAborted)
-		if s.Helo == nil && s.Greeting != nil {
+		if s.Helo == nil && !d.st.helo && s.Greeting != nil {
 			d.flag(AnomalyMailBeforeHelo, FromClient, idx, c.Time, "MAIL before HELO/EHLO")
 		}
 		t := Transaction{Command: idx}
@@ -167,6 +194,9 @@ func (d *Decoder) onReply(p pending, r *Reply) {
 	}
 	switch p.verb {
 	case "HELO", "EHLO":
+		if r.Code < 200 || r.Code >= 300 {
+			d.st.helo = s.Helo != nil
+		}
 		if r.Code >= 200 && r.Code < 300 && c != nil {
 			s.Helo = &Helo{Verb: p.verb, Name: firstWord(c.Arg)}
 			s.Extensions = nil
@@ -184,6 +214,10 @@ func (d *Decoder) onReply(p pending, r *Reply) {
 	case "RCPT":
 		if t != nil && p.rcpt >= 0 && p.rcpt < len(t.Rcpts) {
 			t.Rcpts[p.rcpt].Code = r.Code
+			// RSET or QUIT may have been pipelined before the replies.
+			if t.Outcome == OutcomeAborted && rcptsRefused(t) {
+				t.Outcome = OutcomeRejected
+			}
 		}
 	case "DATA":
 		if t != nil {
@@ -257,7 +291,18 @@ func (d *Decoder) finishAuth(code int, ts time.Time) {
 	res := &AuthResult{Auth: DecodeAuth(a.arg, a.turns), Command: a.cmd, Code: code, Success: code == 235}
 	d.s.Auth = res
 	if res.Undecodable {
-		d.flag(AnomalyUndecodableBase64, FromClient, a.cmd, ts, "AUTH %s: a step is not valid base64", res.Mechanism)
+		// Flag the side that sent it: a challenge or a response.
+		var seen [2]bool
+		for _, st := range res.Steps {
+			dir, what := FromClient, "a response"
+			if st.FromServer {
+				dir, what = FromServer, "a challenge"
+			}
+			if st.Undecodable && !seen[dir] {
+				seen[dir] = true
+				d.flag(AnomalyUndecodableBase64, dir, a.cmd, ts, "AUTH %s: %s is not valid base64", res.Mechanism, what)
+			}
+		}
 	}
 	// Steps: the initial response (if any), then the turns in order.
 	steps := res.Steps
@@ -299,8 +344,11 @@ func (d *Decoder) onClose(ts time.Time) {
 		d.finishAuth(0, ts)
 	}
 	for i := range s.Transactions {
-		if s.Transactions[i].Outcome == "" {
-			s.Transactions[i].Outcome = OutcomeUnfinished
+		if t := &s.Transactions[i]; t.Outcome == "" {
+			t.Outcome = OutcomeUnfinished
+			if rcptsRefused(t) {
+				t.Outcome = OutcomeRejected
+			}
 		}
 	}
 	for i := range s.Commands {
