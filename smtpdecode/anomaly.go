@@ -56,14 +56,14 @@ var Anomalies = []AnomalyKind{
 	{AnomalyNonASCIICommand, "RFC 5321 2.4, RFC 6531 3.3", "a command with non-ASCII bytes without SMTPUTF8 offered"},
 	{AnomalyMalformedAddress, "RFC 5321 4.1.2", "a MAIL or RCPT path that is not <local@domain> (no brackets, space after the colon, no @)"},
 	{AnomalyUnmatchedReply, "RFC 5321 4.2", "a reply no command was waiting for"},
-	{AnomalyUnansweredCommand, "RFC 5321 4.2", "a command that never got a reply"},
+	{AnomalyUnansweredCommand, "RFC 5321 4.2", "a command that got no reply before the connection closed (one still open at the end of the capture is not flagged)"},
 	{AnomalyInvalidReplyCode, "RFC 5321 4.2", "a reply line that does not start with a valid three-digit code"},
 	{AnomalyReplyCodeMismatch, "RFC 5321 4.2.1", "the lines of one multi-line reply carry different codes"},
 	{AnomalyUndecodableBase64, "RFC 4954 4", "an AUTH challenge or response that is not valid base64"},
 	{AnomalyMessageUnterminated, "RFC 5321 4.1.1.4, RFC 3030 2", "message data that never reached its end (the \".\" line or BDAT LAST)"},
 	{AnomalySmuggledDot, "RFC 5321 4.1.1.4", "a \".\" line ended or preceded by a bare LF inside message data: an SMTP smuggling attempt"},
 	{AnomalyDataAfterQuit, "RFC 5321 4.1.1.10", "the client sent more after QUIT"},
-	{AnomalyConnectionReset, "RFC 5321 3.8", "the connection ended with a TCP reset"},
+	{AnomalyConnectionReset, "RFC 5321 3.8", "the connection ended with a TCP reset before QUIT was answered (not flagged under TLS, where QUIT cannot be seen)"},
 	{AnomalyGap, "", "bytes lost from the capture"},
 }
 

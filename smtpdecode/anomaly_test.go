@@ -533,7 +533,6 @@ func TestAnomalyCases(t *testing.T) {
 	}
 	for _, c := range knownBugCases() {
 		t.Run(c.name, func(t *testing.T) {
-			t.Skip("known bug: " + c.bug) // remove once fixed
 			want := slices.Clone(c.want)
 			slices.Sort(want)
 			checkAnomalies(t, c.tr(t), want)

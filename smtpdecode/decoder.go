@@ -97,8 +97,9 @@ type Decoder struct {
 
 	closed bool // Close is pairing the last replies: no client bytes follow
 
-	st  sessionState
-	tls TLSHandshake
+	st   sessionState
+	torn bool // the line being handled was cut by a gap
+	tls  TLSHandshake
 
 	// In message data: the current line's length so far, whether the
 	// previous line ended with a bare LF, whether the last byte was CR.
@@ -412,6 +413,7 @@ func (d *Decoder) begin(a awaitKind) {
 	case awaitData:
 		d.msg = &Message{}
 		d.data = dataLineStart
+		d.prevBareLF, d.prevCR, d.lineLen = false, false, 0
 	case awaitAuth:
 		d.authNext = true
 	case awaitTLS:
@@ -423,6 +425,9 @@ func (d *Decoder) begin(a awaitKind) {
 func (d *Decoder) chunkBytes(p []byte, ts time.Time) {
 	m := d.chunkMsg
 	d.keep(m, p)
+	if !m.EightBit && hasHighBit(p) {
+		m.EightBit = true
+	}
 	m.Bytes += int64(len(p))
 	m.Lines += int64(bytes.Count(p, []byte{'\n'}))
 	m.End = ts
@@ -462,7 +467,9 @@ func (d *Decoder) clientGap(n int) {
 	// A line the gap cut is taken for its start; the first line after the
 	// gap may be its tail.
 	if l, at := d.lines[FromClient].flush(); l != nil {
+		d.torn = true // its address, if any, is cut: not the client's fault
 		d.clientLine(l, at)
+		d.torn = false
 	}
 	d.resync[FromClient] = true
 }

@@ -2,7 +2,6 @@ package smtpdecode
 
 import (
 	"bytes"
-	"strings"
 	"time"
 )
 
@@ -102,7 +101,7 @@ func (d *Decoder) messageBytes(p []byte, ts time.Time) (n int, end bool) {
 				n++
 				continue
 			case '\n':
-				d.flag(AnomalySmuggledDot, FromClient, -1, ts, "message ended by a \".\" line with a bare LF (%s.<LF>)", d.lineBefore())
+				d.flag(AnomalySmuggledDot, FromClient, d.nextIndex(), ts, "message ended by a \".\" line with a bare LF (%s.<LF>)", d.lineBefore())
 				return n + 1, true
 			}
 			// A stuffed dot: dropped, the line goes on.
@@ -110,11 +109,12 @@ func (d *Decoder) messageBytes(p []byte, ts time.Time) (n int, end bool) {
 		case dataDotCR:
 			if p[n] == '\n' {
 				if d.prevBareLF {
-					d.flag(AnomalySmuggledDot, FromClient, -1, ts, "message ended by <LF>.<CR><LF>")
+					d.flag(AnomalySmuggledDot, FromClient, d.nextIndex(), ts, "message ended by <LF>.<CR><LF>")
 				}
 				return n + 1, true
 			}
 			m.Bytes++ // the CR after the stuffed dot
+			d.lineLen++
 			d.keep(m, []byte{'\r'})
 			d.data = dataBody
 		case dataBody:
@@ -128,10 +128,10 @@ func (d *Decoder) messageBytes(p []byte, ts time.Time) (n int, end bool) {
 			d.textBytes(p[n : n+i+1])
 			bare := (i == 0 && !d.prevCR) || (i > 0 && p[n+i-1] != '\r')
 			if bare && !d.again(AnomalyBareLF, FromClient) {
-				d.flag(AnomalyBareLF, FromClient, -1, ts, "line ended with LF alone (in message data)")
+				d.flag(AnomalyBareLF, FromClient, d.nextIndex(), ts, "line ended with LF alone (in message data)")
 			}
 			if d.lineLen > maxTextLine && !d.again(AnomalyLineTooLong, FromClient) {
-				d.flag(AnomalyLineTooLong, FromClient, -1, ts, "%d-byte message line, limit %d", d.lineLen, maxTextLine)
+				d.flag(AnomalyLineTooLong, FromClient, d.nextIndex(), ts, "%d-byte message line, limit %d", d.lineLen, maxTextLine)
 			}
 			d.prevBareLF, d.prevCR, d.lineLen = bare, false, 0
 			m.Bytes += int64(i + 1)
@@ -170,14 +170,7 @@ func (d *Decoder) endMessage(ts time.Time, terminated bool) {
 	m.Terminated = terminated
 	if t := d.tx(); t != nil {
 		t.MessageBytes = m.Bytes
-		t.EightBit = m.EightBit
-		if m.EightBit {
-			body, _ := paramValue(t.MailParams, "BODY")
-			_, utf8 := paramValue(t.MailParams, "SMTPUTF8")
-			if !utf8 && !strings.EqualFold(body, "8BITMIME") && !strings.EqualFold(body, "BINARYMIME") {
-				d.flag(Anomaly8BitWithout8BitMIME, FromClient, -1, ts, "8-bit message data without BODY=8BITMIME")
-			}
-		}
+		d.check8Bit(t, m, d.nextIndex(), ts)
 	}
 	c := Command{Time: ts, Kind: KindMessage, Message: m}
 	if !terminated {

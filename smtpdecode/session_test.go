@@ -143,7 +143,7 @@ func TestTransactionOutcomes(t *testing.T) {
 		{"BDAT 10 and BDAT 5 LAST", []string{"C " + mail + rcpt, "S 250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n",
 			"C BDAT 10\r\nhi\r\n.\r\n\x00\xff!", "S 250 2.0.0 10 octets received\r\n",
 			"C BDAT 5 LAST\r\nend\r\n", "S 250 2.0.0 Ok: queued as 3333CCCC\r\n", "C QUIT\r\n", "S 221 Bye\r\n"},
-			[]string{`from "a@example.org" params [] mail 250 rcpts [b@example.com=250] data 0 final 250 queue "3333CCCC" bytes 15 8bit false outcome accepted command 1`}},
+			[]string{`from "a@example.org" params [] mail 250 rcpts [b@example.com=250] data 0 final 250 queue "3333CCCC" bytes 15 8bit true outcome accepted command 1`}},
 		{"BDAT pipelined", []string{"C " + mail + rcpt + "BDAT 3\r\nabcBDAT 2 LAST\r\nde",
 			"S 250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 3 octets\r\n250 2.0.0 Ok: queued as 4444DDDD\r\n"},
 			[]string{`from "a@example.org" params [] mail 250 rcpts [b@example.com=250] data 0 final 250 queue "4444DDDD" bytes 5 8bit false outcome accepted command 1`}},

@@ -101,6 +101,9 @@ func (d *Decoder) lineAnomalies(dir Direction, line []byte, n, limit, cmd int, t
 // turn idx. owed is how many replies were still owed when it arrived.
 func (d *Decoder) onCommand(c *Command, idx, owed int, line []byte, n int) {
 	s := d.s
+	// A line cut by MaxLine or by a gap has lost its end: its address is
+	// not checked.
+	whole := !d.torn && n <= len(line)
 	limit := maxCommandLine
 	if c.Kind == KindAuthResponse {
 		limit = maxAuthLine
@@ -133,6 +136,9 @@ func (d *Decoder) onCommand(c *Command, idx, owed int, line []byte, n int) {
 		}
 		t := Transaction{Command: idx}
 		addr, params, problems, ok := ParsePath(c.Arg, "FROM")
+		if !whole {
+			ok, problems = true, nil
+		}
 		if !ok {
 			d.flag(AnomalyMalformedAddress, FromClient, idx, c.Time, "MAIL without FROM:")
 		}
@@ -148,6 +154,9 @@ func (d *Decoder) onCommand(c *Command, idx, owed int, line []byte, n int) {
 		}
 	case "RCPT":
 		addr, params, problems, ok := ParsePath(c.Arg, "TO")
+		if !whole {
+			ok, problems = true, nil
+		}
 		if !ok {
 			d.flag(AnomalyMalformedAddress, FromClient, idx, c.Time, "RCPT without TO:")
 		}
@@ -231,6 +240,7 @@ func (d *Decoder) onReply(p pending, r *Reply) {
 		if t != nil {
 			if c != nil && c.Message != nil {
 				t.MessageBytes += c.Message.Bytes
+				d.check8Bit(t, c.Message, p.idx, r.Time)
 			}
 			last := c != nil && strings.Contains(strings.ToUpper(c.Arg), "LAST")
 			if r.Code >= 400 || last {
@@ -244,6 +254,21 @@ func (d *Decoder) onReply(p pending, r *Reply) {
 			s.StartTLS = true
 			d.endTx(OutcomeUnfinished)
 		}
+	}
+}
+
+// check8Bit notes 8-bit message content in its transaction and flags it
+// when MAIL did not declare it (RFC 6152: BODY=8BITMIME; BINARYMIME and
+// SMTPUTF8 allow it too). Flagged once per transaction.
+func (d *Decoder) check8Bit(t *Transaction, m *Message, idx int, ts time.Time) {
+	if !m.EightBit || t.EightBit {
+		return
+	}
+	t.EightBit = true
+	body, _ := paramValue(t.MailParams, "BODY")
+	_, utf8 := paramValue(t.MailParams, "SMTPUTF8")
+	if !utf8 && !strings.EqualFold(body, "8BITMIME") && !strings.EqualFold(body, "BINARYMIME") {
+		d.flag(Anomaly8BitWithout8BitMIME, FromClient, idx, ts, "8-bit message data without BODY=8BITMIME")
 	}
 }
 
@@ -358,12 +383,16 @@ func (d *Decoder) onClose(ts time.Time) {
 			d.flag(AnomalyMessageUnterminated, FromClient, i, ts, "%d bytes of message without its end", c.Message.Bytes)
 		case c.Verb == "BDAT" && c.Message != nil && !c.Message.Terminated:
 			d.flag(AnomalyMessageUnterminated, FromClient, i, ts, "BDAT chunk cut short after %d bytes", c.Message.Bytes)
-		case c.Reply == nil && !c.LostReply && c.Kind != KindUnmatched && !(c.Kind == KindMessage && !c.Message.Terminated):
+		case c.Reply == nil && !c.LostReply && c.Kind != KindUnmatched && !(c.Kind == KindMessage && !c.Message.Terminated) && s.Closed != ClosedOpen:
+			// A connection still open when the capture ended may have
+			// its reply after the end: only a closed one is flagged.
 			d.flag(AnomalyUnansweredCommand, FromServer, i, ts, "no reply to %s", turnName(c))
 		}
 	}
-	if s.Closed == ClosedRST {
-		d.flag(AnomalyConnectionReset, FromClient, -1, ts, "the connection was reset")
+	if s.Closed == ClosedRST && !d.quitAnswered() && !s.TLS {
+		// Many MTAs reset after QUIT's 221: that reset loses nothing. Under
+		// TLS the QUIT cannot be seen, so nothing can be said.
+		d.flag(AnomalyConnectionReset, FromClient, -1, ts, "the connection was reset before QUIT was answered")
 	}
 	for dir := FromClient; dir <= FromServer; dir++ {
 		n, unknown := 0, false
@@ -396,6 +425,16 @@ func (d *Decoder) onClose(ts time.Time) {
 	if s.TLS {
 		s.TLSInfo = d.tls.Info()
 	}
+}
+
+// quitAnswered reports whether a QUIT got its 221.
+func (d *Decoder) quitAnswered() bool {
+	for i := range d.s.Commands {
+		if c := &d.s.Commands[i]; c.Verb == "QUIT" && c.Reply != nil && c.Reply.Code == 221 {
+			return true
+		}
+	}
+	return false
 }
 
 // turnName names a turn in anomaly details.
