@@ -373,6 +373,9 @@ func (s *stream) close() {
 		s.create()
 	}
 	s.h.Close(s.last, s.stats)
+	// gopacket keeps the connection until it is idle, to absorb its last
+	// ACKs: let go of everything the stream no longer needs.
+	s.h, s.held, s.holes, s.waiting = nil, nil, [2][]hole{}, nil
 }
 
 // abandon reports as lost the bytes of each side that were seen but not
