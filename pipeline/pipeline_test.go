@@ -23,6 +23,11 @@ import (
 // generated writes a pcap of n sessions with messages from 1 KB to 64 KB,
 // several open at a time, their packets interleaved by time.
 func generated(tb testing.TB, n int) (data []byte, packets int) {
+	return generatedSized(tb, n, 7)
+}
+
+// generatedSized is generated with messages from 1 KB to 1 KB << (sizes-1).
+func generatedSized(tb testing.TB, n, sizes int) (data []byte, packets int) {
 	tb.Helper()
 	rng := rand.New(rand.NewPCG(7, 7))
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -33,7 +38,7 @@ func generated(tb testing.TB, n int) (data []byte, packets int) {
 		conn := pcapgen.NewConn(c, netip.MustParseAddrPort("10.0.0.25:25"), t0.Add(time.Duration(i)*3*time.Millisecond))
 		conn.Step = 200 * time.Microsecond
 		segs := pcapgen.SMTPSession(conn, rng, pcapgen.SMTPOptions{
-			Recipients: 1 + rng.IntN(3), MessageBytes: 1024 << rng.IntN(7), Handshake: true,
+			Recipients: 1 + rng.IntN(3), MessageBytes: 1024 << rng.IntN(sizes), Handshake: true,
 		})
 		pkts = append(pkts, pcapgen.Packets(link, segs...)...)
 	}
@@ -96,6 +101,34 @@ func TestGeneratedSessions(t *testing.T) {
 		t.Errorf("stats %+v, want 300 sessions of %d packets", st, packets)
 	}
 }
+
+// TestMemoryFlat: memory follows the open connections, not the capture's
+// length. Twenty times the sessions, with as many open at a time, must not
+// raise the peak heap much.
+func TestMemoryFlat(t *testing.T) {
+	peak := func(n int) uint64 {
+		data, _ := generatedSized(t, n, 1)
+		runtime.GC()
+		var max uint64
+		var ms runtime.MemStats
+		sessions := 0
+		run(t, data, pipeline.Options{}, func(*smtpdecode.Session) {
+			if sessions++; sessions%100 == 0 {
+				runtime.GC()
+				runtime.ReadMemStats(&ms)
+				max = Max(max, ms.HeapAlloc)
+			}
+		})
+		return max - uint64(cap(data)) // the capture itself is in memory here
+	}
+	small, large := peak(200), peak(4000)
+	if large > small+small/2+4<<20 {
+		t.Errorf("peak heap %d KB for 4000 sessions, %d KB for 200: it grows with the capture", large>>10, small>>10)
+	}
+}
+
+// Max is the larger of a and b.
+func Max(a, b uint64) uint64 { return max(a, b) }
 
 // TestContextCancel stops a run and still hands out the open sessions.
 func TestContextCancel(t *testing.T) {

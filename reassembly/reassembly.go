@@ -208,8 +208,12 @@ type Assembler struct {
 	done      []*stream // connections closed during the current call
 	rejected  bool      // the last segment was of a connection Detect dropped
 	flushing  bool      // inside a gopacket flush: streams hold what it releases
-	released  []*stream // streams holding bytes released by the current flush
-	counters  Counters
+	// closed remembers, for ClosedMemory of packet time, the connections
+	// that just closed, both ways, so that their last ACKs do not start
+	// new ones. Its size is bounded by the connections closed in that time.
+	closed   map[flowKey]time.Time
+	released []*stream // streams holding bytes released by the current flush
+	counters Counters
 }
 
 // packetContext carries the capture time of the packet being assembled. One
@@ -240,6 +244,7 @@ func New(newHandler func(Conn) Handler, o Options) *Assembler {
 		opts:       o,
 		newHandler: newHandler,
 		dec:        newLinkDecoder(),
+		closed:     make(map[flowKey]time.Time),
 		defrag:     ip4defrag.NewIPv4Defragmenter(),
 	}
 	for _, p := range o.Ports {
@@ -365,6 +370,11 @@ func (a *Assembler) flushIdle(now time.Time) {
 	a.release()
 	a.defrag.DiscardOlderThan(now.Add(-a.opts.GapTimeout))
 	a.dispatch()
+	for k, t := range a.closed {
+		if now.Sub(t) > closedMemory {
+			delete(a.closed, k)
+		}
+	}
 	a.nextFlush = now.Add(time.Second)
 }
 
@@ -404,15 +414,33 @@ func inFirstPacketOrder(list *[]*stream, f func(*stream)) {
 	*list = (*list)[:0]
 }
 
+// flowKey identifies one direction of a TCP connection, as gopacket does.
+type flowKey struct{ net, tcp gopacket.Flow }
+
+func (k flowKey) reverse() flowKey { return flowKey{k.net.Reverse(), k.tcp.Reverse()} }
+
+// closedMemory is how long, in packet time, a closed connection's 4-tuple is
+// remembered so its last ACKs are not taken for a new connection.
+const closedMemory = 10 * time.Second
+
 type factory struct{ a *Assembler }
 
 func (f factory) New(netFlow, tcpFlow gopacket.Flow, tcp *layers.TCP, ac gpreassembly.AssemblerContext) gpreassembly.Stream {
 	a := f.a
+	k := flowKey{netFlow, tcpFlow}
+	if !tcp.SYN && len(tcp.Payload) == 0 {
+		if _, ok := a.closed[k]; ok {
+			// The last ACKs of a connection that just closed: gopacket
+			// keeps no state for them.
+			return nil
+		}
+	}
 	a.streams++
 	src, _ := netip.AddrFromSlice(netFlow.Src().Raw())
 	dst, _ := netip.AddrFromSlice(netFlow.Dst().Raw())
 	s := &stream{
 		a:     a,
+		key:   k,
 		seq:   a.streams,
 		start: ac.GetCaptureInfo().Timestamp,
 		ends: [2]netip.AddrPort{

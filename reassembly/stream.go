@@ -34,6 +34,7 @@ type heldChunk struct {
 // are indexed as gopacket's directions: 0 is the sender of the first packet.
 type stream struct {
 	a      *Assembler
+	key    flowKey
 	seq    int64 // order of the first packet
 	id     int64 // Conn.ID, 0 until given
 	start  time.Time
@@ -232,9 +233,11 @@ func (s *stream) ReassemblyComplete(ac gpreassembly.AssemblerContext) bool {
 	if !s.closed {
 		s.a.done = append(s.a.done, s)
 	}
-	// Keep the connection so that its last ACKs are not taken for a new
-	// one; an idle flush removes it.
-	return false
+	// Forget the connection now: its last ACKs carry nothing, and the
+	// factory does not start a connection for them (Assembler.closed).
+	s.a.closed[s.key] = s.last
+	s.a.closed[s.key.reverse()] = s.last
+	return true
 }
 
 // decideSides settles which side is the server from the first bytes one side
