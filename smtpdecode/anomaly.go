@@ -32,6 +32,7 @@ const (
 	AnomalyDataAfterQuit         AnomalyID = "data-after-quit"
 	AnomalyConnectionReset       AnomalyID = "connection-reset"
 	AnomalyGap                   AnomalyID = "gap"
+	AnomalyStartTLSInjection     AnomalyID = "starttls-injection"
 )
 
 // AnomalyKind documents one AnomalyID.
@@ -65,6 +66,7 @@ var Anomalies = []AnomalyKind{
 	{AnomalyDataAfterQuit, "RFC 5321 4.1.1.10", "the client sent more after QUIT"},
 	{AnomalyConnectionReset, "RFC 5321 3.8", "the connection ended with a TCP reset before QUIT was answered (not flagged under TLS, where QUIT cannot be seen)"},
 	{AnomalyGap, "", "bytes lost from the capture"},
+	{AnomalyStartTLSInjection, "RFC 3207 4.2, CVE-2011-0411", "plaintext the client sent after STARTTLS before the server's 220 (a server that buffers it would run it inside TLS)"},
 }
 
 // Anomaly is one protocol violation seen in a session.
@@ -108,19 +110,21 @@ func (d *Decoder) again(id AnomalyID, dir Direction) bool {
 	return false
 }
 
-// flag records an anomaly.
-func (d *Decoder) flag(id AnomalyID, dir Direction, cmd int, ts time.Time, format string, args ...any) {
+// flag records an anomaly and returns its index in Session.Anomalies, or -1
+// when it was counted on an earlier one or not kept.
+func (d *Decoder) flag(id AnomalyID, dir Direction, cmd int, ts time.Time, format string, args ...any) int {
 	s := d.s
 	if counted(id) && d.again(id, dir) {
-		return
+		return -1
 	}
 	if len(s.Anomalies) >= maxAnomalies {
 		s.DroppedAnomalies++
-		return
+		return -1
 	}
 	detail := format
 	if len(args) > 0 {
 		detail = fmt.Sprintf(format, args...)
 	}
 	s.Anomalies = append(s.Anomalies, Anomaly{ID: id, Dir: dir, Detail: detail, Command: cmd, Time: ts, Count: 1})
+	return len(s.Anomalies) - 1
 }

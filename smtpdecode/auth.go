@@ -107,6 +107,11 @@ func DecodeAuth(arg string, turns []AuthTurn) Auth {
 	return a
 }
 
+// SplitAuthArg splits an AUTH command's argument into the upper-cased
+// mechanism and the initial response ("" when there is none), on spaces or
+// tabs. Reports mask everything after the mechanism with it.
+func SplitAuthArg(arg string) (mech, initialResponse string) { return authSplitArg(arg) }
+
 // authSplitArg splits the AUTH argument into the upper-cased mechanism and
 // the initial response ("" when there is none).
 func authSplitArg(arg string) (mech, ir string) {
@@ -219,7 +224,12 @@ func (d *authDecoder) client(st *AuthStep, dec string, ok bool) {
 		st.Decoded = dec
 		switch d.want {
 		case authWantUser:
-			if ok && !d.user {
+			switch {
+			case d.user:
+				// Asked for a user name again: the server's prompt cannot be
+				// trusted to say what the answer holds.
+				st.Secret = true
+			case ok:
 				d.a.Username = dec
 				d.user = true
 			}

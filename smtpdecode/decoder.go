@@ -16,8 +16,9 @@ type Options struct {
 	// MaxCommands is how many turns a session keeps; later ones are
 	// counted in Session.DroppedCommands. Default 10000.
 	MaxCommands int
-	// MaxPending is how many commands may wait for replies; past it the
-	// oldest is taken as unanswered. Default 1000.
+	// MaxPending is how many turns waiting for replies are remembered;
+	// past it replies are still paired in order, but those to the turns
+	// beyond it are not kept. Default 10000.
 	MaxPending int
 	// MaxHold is how many client bytes are held while the reply to DATA,
 	// AUTH or STARTTLS is awaited (it decides how to read them); past it
@@ -28,14 +29,25 @@ type Options struct {
 	// and of each BDAT chunk are kept in Message.Data, for showing it. The
 	// default 0 keeps none: content is counted, never stored.
 	MaxData int
+	// MaxText is how many bytes of command and reply text a session keeps
+	// in full; past it each further line keeps its first 64 bytes. Default
+	// 1 MiB.
+	MaxText int
 }
 
 // Defaults for Options.
 const (
 	DefaultMaxLine     = 4096
 	DefaultMaxCommands = 10000
-	DefaultMaxPending  = 1000
+	DefaultMaxPending  = 10000
 	DefaultMaxHold     = 64 << 10
+	DefaultMaxText     = 1 << 20
+
+	// maxGaps is how many gaps a session lists; the rest are counted in
+	// Session.DroppedGaps.
+	maxGaps = 1000
+	// shortLine is how much of a line is kept past MaxText.
+	shortLine = 64
 )
 
 // awaitKind is what the reply to a command decides about the client's next bytes.
@@ -80,9 +92,14 @@ type Decoder struct {
 
 	pending   []pending
 	pendBase  []pending // the start of pending's array
+	untracked int       // replies owed to turns past MaxPending, due after all of pending
+	gapped    bool      // a server gap emptied pending: replies until the next turn are not flagged unmatched
 	awaiting  bool      // the client's bytes are held until the awaited reply
-	hold      []held
+	hold      []held    // held input is hold[holdHead:]
+	holdHead  int
 	holdLen   int
+	releasing bool      // release is feeding held input again
+	rest      []byte    // set by holdBytes while releasing: the unread rest of the piece being fed
 	lost      awaitKind // the awaited reply was lost in a server gap: the held bytes will decide
 	noHold    bool      // the server fell MaxHold behind: awaited replies are taken as yes until it answers
 	authNext  bool      // the last reply was 334 to an AUTH exchange
@@ -98,6 +115,7 @@ type Decoder struct {
 	closed bool // Close is pairing the last replies: no client bytes follow
 
 	st   sessionState
+	kept int  // bytes of text kept (see MaxText)
 	torn bool // the line being handled was cut by a gap
 	tls  TLSHandshake
 
@@ -105,6 +123,8 @@ type Decoder struct {
 	// previous line ended with a bare LF, whether the last byte was CR.
 	lineLen            int
 	prevBareLF, prevCR bool
+	msgBareCR          bool  // a bare CR was flagged in this message
+	msgAnomalies       []int // anomalies found in this message's data, to point at its turn
 }
 
 // New returns a Decoder for one connection.
@@ -120,6 +140,9 @@ func New(c Conn, o Options) *Decoder {
 	}
 	if o.MaxHold <= 0 {
 		o.MaxHold = DefaultMaxHold
+	}
+	if o.MaxText <= 0 {
+		o.MaxText = DefaultMaxText
 	}
 	d := &Decoder{
 		opts: o,
@@ -157,7 +180,11 @@ func (d *Decoder) Gap(dir Direction, n int, ts time.Time) {
 	if ts.After(d.s.End) {
 		d.s.End = ts
 	}
-	d.s.Gaps = append(d.s.Gaps, Gap{Time: ts, Dir: dir, Bytes: n})
+	if len(d.s.Gaps) < maxGaps {
+		d.s.Gaps = append(d.s.Gaps, Gap{Time: ts, Dir: dir, Bytes: n})
+	} else {
+		d.s.DroppedGaps++
+	}
 	if n > 0 {
 		d.s.Missing[dir] += int64(n)
 	}
@@ -189,6 +216,8 @@ func (d *Decoder) Gap(dir Direction, n int, ts time.Time) {
 		}
 	}
 	d.pending = d.pending[:0]
+	d.untracked = 0
+	d.gapped = true
 	d.authNext = false
 	if d.awaiting && (d.lost == awaitNothing || d.canGuess()) {
 		d.settle(true)
@@ -205,7 +234,7 @@ func (d *Decoder) Close(ts time.Time, how Closed) *Session {
 	}
 	d.closed = true
 	if d.msg != nil {
-		d.endMessage(ts, false)
+		d.endMessage(ts, false, false)
 	}
 	if !d.s.TLS {
 		// Last lines without their line ending (nc without a final
@@ -245,7 +274,7 @@ func (d *Decoder) feedClient(p []byte, ts time.Time) {
 			n, end := d.messageBytes(p, ts)
 			p = p[n:]
 			if end {
-				d.endMessage(ts, true)
+				d.endMessage(ts, true, true)
 			}
 		default:
 			line, n, ok := d.lines[FromClient].next(p, ts)
@@ -274,6 +303,12 @@ func (d *Decoder) feedServer(p []byte, ts time.Time) {
 
 // holdBytes keeps client bytes until the awaited reply says how to read them.
 func (d *Decoder) holdBytes(p []byte, ts time.Time) {
+	if d.releasing {
+		// p is the rest of a held piece being read again: release puts it
+		// back in front, without copying what follows it.
+		d.rest = p
+		return
+	}
 	d.hold = append(d.hold, held{p: bytes.Clone(p), ts: ts})
 	d.holdLen += len(p)
 	switch {
@@ -292,7 +327,7 @@ func (d *Decoder) holdBytes(p []byte, ts time.Time) {
 // holdGap keeps a client gap in order with the held bytes. Gaps in a row
 // are merged, so gaps never outnumber the held pieces by more than one.
 func (d *Decoder) holdGap(n int, ts time.Time) {
-	if k := len(d.hold) - 1; k >= 0 && d.hold[k].p == nil {
+	if k := len(d.hold) - 1; k >= d.holdHead && d.hold[k].p == nil {
 		g := &d.hold[k]
 		if g.gap < 0 || n < 0 {
 			g.gap = -1
@@ -320,22 +355,42 @@ func (d *Decoder) settle(guess bool) {
 
 // release stops holding and feeds the held client input again, now that
 // how to read it is known.
+//
+// When a turn in the held input makes the decoder wait again, the rest stays
+// held where it is: each held byte is copied once, however many replies it
+// waits for.
 func (d *Decoder) release() {
 	d.awaiting = false
-	h := d.hold
-	d.hold, d.holdLen = nil, 0
-	for _, c := range h {
+	for d.holdHead < len(d.hold) && !d.awaiting {
+		c := d.hold[d.holdHead]
+		d.hold[d.holdHead] = held{}
+		d.holdHead++
+		d.holdLen -= len(c.p)
 		if c.p == nil {
-			if d.awaiting {
-				d.holdGap(c.gap, c.ts)
-			} else {
-				d.clientGap(c.gap)
-			}
+			d.clientGap(c.gap)
 			continue
 		}
+		d.releasing = true
 		d.feedClient(c.p, c.ts)
+		d.releasing = false
+		if d.rest != nil {
+			d.holdHead--
+			d.hold[d.holdHead] = held{p: d.rest, ts: c.ts}
+			d.holdLen += len(d.rest)
+			d.rest = nil
+		}
+	}
+	if d.holdHead == len(d.hold) {
+		d.hold, d.holdHead, d.holdLen = d.hold[:0], 0, 0
+	} else if d.holdHead > 64 && d.holdHead > len(d.hold)/2 {
+		n := copy(d.hold, d.hold[d.holdHead:])
+		clear(d.hold[n:])
+		d.hold, d.holdHead = d.hold[:n], 0
 	}
 }
+
+// heldInput is the input held now, in order.
+func (d *Decoder) heldInput() []held { return d.hold[d.holdHead:] }
 
 // takeAwaiting clears and returns what the pending turn that holds the
 // client's bytes awaits. At most one pending turn awaits, since the client
@@ -357,7 +412,7 @@ const guessBytes = 16
 // heldPrefix returns the first held bytes, up to guessBytes.
 func (d *Decoder) heldPrefix() []byte {
 	var first []byte
-	for _, c := range d.hold {
+	for _, c := range d.heldInput() {
 		first = append(first, c.p[:min(len(c.p), guessBytes-len(first))]...)
 		if len(first) == guessBytes {
 			break
@@ -413,7 +468,7 @@ func (d *Decoder) begin(a awaitKind) {
 	case awaitData:
 		d.msg = &Message{}
 		d.data = dataLineStart
-		d.prevBareLF, d.prevCR, d.lineLen = false, false, 0
+		d.prevBareLF, d.prevCR, d.lineLen, d.msgBareCR = false, false, 0, false
 	case awaitAuth:
 		d.authNext = true
 	case awaitTLS:
@@ -485,22 +540,28 @@ func (d *Decoder) clientLine(line []byte, ts time.Time) {
 			return
 		}
 	}
-	c := Command{Time: ts, Line: string(raw)}
+	c := Command{Time: ts, Line: d.text(raw)}
 	await := awaitNothing
 	if d.authNext {
 		d.authNext = false
 		c.Kind = KindAuthResponse
-		// "*" cancels; "=" and "" are empty: none holds a credential.
-		c.Secret = !asksUsername(d.challenge) && len(raw) > 0 && string(raw) != "*" && string(raw) != "="
+		// "*" cancels; "=" and "" are empty: none holds a credential. Only
+		// the first answer to a user-name prompt is taken as not secret
+		// until the exchange is decoded as a whole (finishAuth).
+		first := d.st.auth == nil || len(d.st.auth.responses) == 0
+		c.Secret = !(first && asksUsername(d.challenge)) && len(raw) > 0 && string(raw) != "*" && string(raw) != "="
 		await = awaitAuth
 	} else {
-		c.Verb, c.Arg = ParseCommand(raw)
+		c.Verb, _ = ParseCommand(raw)
+		if _, arg, ok := strings.Cut(c.Line, " "); ok {
+			c.Arg = arg // shares Line's bytes
+		}
 		switch c.Verb {
 		case "DATA":
 			await = awaitData
 		case "AUTH":
 			// An initial response (PLAIN, XOAUTH2...) carries the secret.
-			_, ir, _ := strings.Cut(c.Arg, " ")
+			_, ir := SplitAuthArg(c.Arg)
 			c.Secret = ir != "" && ir != "="
 			await = awaitAuth
 		case "STARTTLS":
@@ -520,17 +581,23 @@ func (d *Decoder) clientLine(line []byte, ts time.Time) {
 		d.begin(await)
 		return
 	}
-	d.push(c, await)
+	if !d.push(c, await) && await != awaitNothing {
+		d.begin(await) // its reply will not be looked at: read on as if it said yes
+		return
+	}
 	if await != awaitNothing {
 		d.awaiting = true
 	}
 }
 
-// push records a client turn that waits for a reply.
-func (d *Decoder) push(c Command, await awaitKind) {
+// push records a client turn that waits for a reply, and reports whether
+// its reply will be looked at (false past MaxPending).
+func (d *Decoder) push(c Command, await awaitKind) bool {
 	idx := d.add(c)
-	if len(d.pending) >= d.opts.MaxPending {
-		d.pending = d.pending[1:]
+	d.gapped = false
+	if len(d.pending) >= d.opts.MaxPending || d.untracked > 0 {
+		d.untracked++
+		return false
 	}
 	if len(d.pending) == cap(d.pending) {
 		// Turns leave at the front and join at the back, so the queue walks
@@ -549,6 +616,7 @@ func (d *Decoder) push(c Command, await awaitKind) {
 		p.rcpt = len(t.Rcpts) - 1
 	}
 	d.pending = append(d.pending, p)
+	return true
 }
 
 // add keeps a turn if there is room and returns its index, or -1.
@@ -582,7 +650,7 @@ func (d *Decoder) serverLine(line []byte, ts time.Time) {
 	}
 	d.reply.Time = ts
 	if len(d.reply.Lines) < maxReplyLines {
-		d.reply.Lines = append(d.reply.Lines, string(text))
+		d.reply.Lines = append(d.reply.Lines, d.text(text))
 	}
 	if ok && more {
 		return
@@ -604,9 +672,20 @@ func (d *Decoder) endReply() {
 		return
 	}
 	d.replied = true
+	if len(d.pending) == 0 && d.untracked > 0 {
+		d.untracked-- // the reply to a turn past MaxPending
+		return
+	}
+	if len(d.pending) == 0 && d.msg != nil {
+		// A reply in the middle of message data: the server ended the
+		// message (a timeout, or an end we did not take for one).
+		d.endMessage(r.Time, false, true)
+	}
 	if len(d.pending) == 0 {
 		idx := d.add(Command{Time: r.Time, Kind: KindUnmatched, Reply: r})
-		d.flag(AnomalyUnmatchedReply, FromServer, idx, r.Time, "%d reply with no command waiting", r.Code)
+		if !d.gapped {
+			d.flag(AnomalyUnmatchedReply, FromServer, idx, r.Time, "%d reply with no command waiting", r.Code)
+		}
 		d.replyAnomalies(r, idx)
 		return
 	}
@@ -631,6 +710,9 @@ func (d *Decoder) endReply() {
 		}
 	case awaitTLS:
 		positive = r.Code == 220
+		if held := d.heldPrefix(); positive && len(held) > 0 && held[0] != 0x16 {
+			d.flag(AnomalyStartTLSInjection, FromClient, p.idx, r.Time, "%d bytes sent after STARTTLS before its reply, starting %q", d.holdLen, held)
+		}
 	}
 	if positive {
 		d.begin(p.await)
@@ -664,7 +746,16 @@ func (d *Decoder) isGreeting(r *Reply) bool {
 	if len(d.pending) == 0 {
 		return r.Code == 220 || r.Code == 421 || r.Code == 554
 	}
-	return r.Code == 220 && d.pending[0].await != awaitTLS
+	switch r.Code {
+	case 220:
+		return d.pending[0].await != awaitTLS
+	case 421, 554:
+		// A client that spoke first, from the start (its first turn is
+		// HELO or EHLO), gets the greeting first, refusals too.
+		first := d.s.Commands
+		return len(first) > 0 && (first[0].Verb == "HELO" || first[0].Verb == "EHLO")
+	}
+	return false
 }
 
 // frontAwaits reports whether a reply still to come decides how the client's
@@ -679,6 +770,16 @@ func (d *Decoder) frontAwaits() bool {
 		}
 	}
 	return false
+}
+
+// text returns a line to keep, whole while the session's text stays within
+// MaxText, else its first bytes.
+func (d *Decoder) text(b []byte) string {
+	if d.kept > d.opts.MaxText {
+		b = b[:min(len(b), shortLine)]
+	}
+	d.kept += len(b)
+	return string(b)
 }
 
 // keep appends content to m.Data up to MaxData.

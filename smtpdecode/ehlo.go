@@ -16,13 +16,17 @@ type Extension struct {
 // maxExtensions is how many EHLO extensions a session keeps.
 const maxExtensions = 64
 
+// maxExtensionParams is how many words of one extension are kept (AUTH's
+// mechanisms included).
+const maxExtensionParams = 64
+
 // ParseExtensions reads the extensions from the lines of an EHLO reply after
 // the first (which holds the server's name). Each line is split into its
 // keyword, upper-cased, and its words, kept as sent. AUTH may come twice:
 // in its own form ("AUTH LOGIN PLAIN") and in the old one ("AUTH=LOGIN
 // PLAIN", for clients that predate RFC 4954); both are read as one AUTH
 // extension holding every mechanism once. Blank lines are skipped; at most
-// 64 extensions are kept.
+// 64 extensions of at most 64 words each are kept.
 func ParseExtensions(lines []string) []Extension {
 	var exts []Extension
 	auth := -1 // index of AUTH in exts
@@ -41,10 +45,11 @@ func ParseExtensions(lines []string) []Extension {
 				params = append([]string{m}, params...)
 			}
 		}
+		params = params[:min(len(params), maxExtensionParams)]
 		if name == "AUTH" && auth >= 0 {
 			e := &exts[auth]
 			for _, m := range params {
-				if !slices.ContainsFunc(e.Params, func(p string) bool { return strings.EqualFold(p, m) }) {
+				if len(e.Params) < maxExtensionParams && !slices.ContainsFunc(e.Params, func(p string) bool { return strings.EqualFold(p, m) }) {
 					e.Params = append(e.Params, m)
 				}
 			}

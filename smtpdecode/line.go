@@ -101,7 +101,7 @@ func (d *Decoder) messageBytes(p []byte, ts time.Time) (n int, end bool) {
 				n++
 				continue
 			case '\n':
-				d.flag(AnomalySmuggledDot, FromClient, d.nextIndex(), ts, "message ended by a \".\" line with a bare LF (%s.<LF>)", d.lineBefore())
+				d.flagMessage(AnomalySmuggledDot, ts, "message ended by a \".\" line with a bare LF (%s.<LF>)", d.lineBefore())
 				return n + 1, true
 			}
 			// A stuffed dot: dropped, the line goes on.
@@ -109,10 +109,13 @@ func (d *Decoder) messageBytes(p []byte, ts time.Time) (n int, end bool) {
 		case dataDotCR:
 			if p[n] == '\n' {
 				if d.prevBareLF {
-					d.flag(AnomalySmuggledDot, FromClient, d.nextIndex(), ts, "message ended by <LF>.<CR><LF>")
+					d.flagMessage(AnomalySmuggledDot, ts, "message ended by <LF>.<CR><LF>")
 				}
 				return n + 1, true
 			}
+			// ".<CR>" not followed by LF: a bare CR where some servers see
+			// the end of the data.
+			d.flagMessage(AnomalySmuggledDot, ts, "a \".\" line ended by a bare CR (%s.<CR>)", d.lineBefore())
 			m.Bytes++ // the CR after the stuffed dot
 			d.lineLen++
 			d.keep(m, []byte{'\r'})
@@ -128,10 +131,10 @@ func (d *Decoder) messageBytes(p []byte, ts time.Time) (n int, end bool) {
 			d.textBytes(p[n : n+i+1])
 			bare := (i == 0 && !d.prevCR) || (i > 0 && p[n+i-1] != '\r')
 			if bare && !d.again(AnomalyBareLF, FromClient) {
-				d.flag(AnomalyBareLF, FromClient, d.nextIndex(), ts, "line ended with LF alone (in message data)")
+				d.flagMessage(AnomalyBareLF, ts, "line ended with LF alone (in message data)")
 			}
 			if d.lineLen > maxTextLine && !d.again(AnomalyLineTooLong, FromClient) {
-				d.flag(AnomalyLineTooLong, FromClient, d.nextIndex(), ts, "%d-byte message line, limit %d", d.lineLen, maxTextLine)
+				d.flagMessage(AnomalyLineTooLong, ts, "%d-byte message line, limit %d", d.lineLen, maxTextLine)
 			}
 			d.prevBareLF, d.prevCR, d.lineLen = bare, false, 0
 			m.Bytes += int64(i + 1)
@@ -148,9 +151,31 @@ func (d *Decoder) messageBytes(p []byte, ts time.Time) (n int, end bool) {
 func (d *Decoder) textBytes(p []byte) {
 	d.lineLen += len(p)
 	d.keep(d.msg, p)
+	if !d.msgBareCR {
+		// A CR not followed by LF. A CR that ends a chunk is judged by the
+		// next chunk's first byte (prevCR).
+		bare := d.prevCR && len(p) > 0 && p[0] != '\n'
+		for i := bytes.IndexByte(p, '\r'); !bare && i >= 0 && i+1 < len(p); i = indexFrom(p, i+1, '\r') {
+			bare = p[i+1] != '\n'
+		}
+		if bare {
+			d.msgBareCR = true
+			if !d.again(AnomalyBareCR, FromClient) {
+				d.flagMessage(AnomalyBareCR, d.msg.End, "CR without LF inside a line (in message data)")
+			}
+		}
+	}
 	if !d.msg.EightBit && hasHighBit(p) {
 		d.msg.EightBit = true
 	}
+}
+
+// indexFrom is bytes.IndexByte of p from i, as an index into p, or -1.
+func indexFrom(p []byte, i int, c byte) int {
+	if j := bytes.IndexByte(p[i:], c); j >= 0 {
+		return i + j
+	}
+	return -1
 }
 
 // lineBefore names how the line before a "." line ended.
@@ -163,19 +188,33 @@ func (d *Decoder) lineBefore() string {
 
 // endMessage closes the message being received; a terminated one waits for
 // the server's reply.
-func (d *Decoder) endMessage(ts time.Time, terminated bool) {
+func (d *Decoder) endMessage(ts time.Time, terminated, answered bool) {
 	m := d.msg
 	d.msg = nil
 	m.End = ts
 	m.Terminated = terminated
+	idx := d.nextIndex()
 	if t := d.tx(); t != nil {
 		t.MessageBytes = m.Bytes
-		d.check8Bit(t, m, d.nextIndex(), ts)
+		d.check8Bit(t, m, idx, ts)
 	}
+	// Anomalies found in the data concern this turn, known only now.
+	for _, i := range d.msgAnomalies {
+		d.s.Anomalies[i].Command = idx
+	}
+	d.msgAnomalies = d.msgAnomalies[:0]
 	c := Command{Time: ts, Kind: KindMessage, Message: m}
-	if !terminated {
+	if !answered {
 		d.add(c)
 		return
 	}
 	d.push(c, awaitNothing)
+}
+
+// flagMessage records an anomaly in message data; endMessage points it at
+// the message's turn.
+func (d *Decoder) flagMessage(id AnomalyID, ts time.Time, format string, args ...any) {
+	if i := d.flag(id, FromClient, -1, ts, format, args...); i >= 0 {
+		d.msgAnomalies = append(d.msgAnomalies, i)
+	}
 }

@@ -171,6 +171,9 @@ type Session struct {
 	// past the caps (100 anomalies, 1000 transactions).
 	DroppedAnomalies    int
 	DroppedTransactions int
+	// DroppedGaps counts gaps not listed in Gaps past the first 1000
+	// (their bytes are still in Missing).
+	DroppedGaps int
 }
 
 // Helo is the client's HELO or EHLO.

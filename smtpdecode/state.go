@@ -32,7 +32,8 @@ type sessionState struct {
 	quit bool // the client sent QUIT
 	// helo is set when a HELO or EHLO was sent and not refused: its reply
 	// may still be owed (pipelined) or lost in a gap.
-	helo bool
+	helo  bool
+	rcpts int // recipients kept in all transactions, at most MaxCommands
 }
 
 // authState gathers an AUTH exchange until its final reply.
@@ -163,7 +164,8 @@ func (d *Decoder) onCommand(c *Command, idx, owed int, line []byte, n int) {
 		for _, p := range problems {
 			d.flag(AnomalyMalformedAddress, FromClient, idx, c.Time, "RCPT TO: %s", p)
 		}
-		if t := d.tx(); t != nil && len(t.Rcpts) < maxRecipients {
+		if t := d.tx(); t != nil && len(t.Rcpts) < maxRecipients && d.st.rcpts < d.opts.MaxCommands {
+			d.st.rcpts++
 			t.Rcpts = append(t.Rcpts, Recipient{Address: addr, Params: params})
 		}
 	case "BDAT":
@@ -416,6 +418,9 @@ func (d *Decoder) onClose(ts time.Time) {
 		}
 		if n > 1 {
 			what += fmt.Sprintf(" in %d gaps", n)
+		}
+		if s.DroppedGaps > 0 {
+			what += fmt.Sprintf(" (and %d more gaps not listed)", s.DroppedGaps)
 		}
 		d.flag(AnomalyGap, dir, -1, first, "%s", what)
 		if k := len(s.Anomalies) - 1; k >= 0 && s.Anomalies[k].ID == AnomalyGap && s.Anomalies[k].Dir == dir {

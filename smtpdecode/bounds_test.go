@@ -1,0 +1,110 @@
+package smtpdecode
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestPendingOverflowKeepsPairing: past MaxPending the replies to the turns
+// beyond it are not kept, but every reply still goes to its own turn.
+func TestPendingOverflowKeepsPairing(t *testing.T) {
+	d := New(testConn, Options{MaxPending: 3})
+	d.Feed(FromServer, []byte("220 mx ESMTP\r\n"), t0)
+	d.Feed(FromClient, []byte("EHLO c\r\n"), t0)
+	d.Feed(FromServer, []byte("250-mx\r\n250 PIPELINING\r\n"), t0)
+	var cmds, replies strings.Builder
+	cmds.WriteString("MAIL FROM:<a@b.c>\r\n")
+	replies.WriteString("250 mail\r\n")
+	for i := range 6 {
+		fmt.Fprintf(&cmds, "RCPT TO:<r%d@b.c>\r\n", i)
+		fmt.Fprintf(&replies, "250 rcpt%d\r\n", i)
+	}
+	cmds.WriteString("DATA\r\n")
+	replies.WriteString("354 go\r\n")
+	d.Feed(FromClient, []byte(cmds.String()), t0)
+	d.Feed(FromServer, []byte(replies.String()), t0)
+	// The client waited for 354: the message and QUIT are tracked again.
+	d.Feed(FromClient, []byte("hi\r\n.\r\n"), t0)
+	d.Feed(FromServer, []byte("250 queued as X1\r\n"), t0)
+	d.Feed(FromClient, []byte("QUIT\r\n"), t0)
+	d.Feed(FromServer, []byte("221 bye\r\n"), t0)
+	s := d.Close(t0, ClosedFIN)
+	for _, c := range s.Commands {
+		if c.Kind == KindUnmatched {
+			t.Errorf("unmatched reply %+v", c.Reply)
+		}
+	}
+	got := []string{}
+	for _, c := range s.Commands[1:4] {
+		got = append(got, c.Reply.Lines[0])
+	}
+	if want := "mail rcpt0 rcpt1"; strings.Join(got, " ") != want {
+		t.Errorf("replies %q, want %q", got, want)
+	}
+	last := s.Commands[len(s.Commands)-1]
+	if last.Verb != "QUIT" || last.Reply == nil || last.Reply.Code != 221 {
+		t.Errorf("QUIT got %+v", last.Reply)
+	}
+	if len(s.Transactions) != 1 || s.Transactions[0].Outcome != OutcomeAccepted || s.Transactions[0].MessageBytes != 4 {
+		t.Errorf("transactions %+v", s.Transactions)
+	}
+}
+
+// TestAuthInitialResponseAfterTab: a tab between mechanism and initial
+// response still makes the AUTH line a secret.
+func TestAuthInitialResponseAfterTab(t *testing.T) {
+	d := New(testConn, Options{})
+	d.Feed(FromServer, []byte("220 mx\r\n"), t0)
+	d.Feed(FromClient, []byte("AUTH PLAIN\tAHVzZXIAaHVudGVyMg==\r\n"), t0)
+	d.Feed(FromServer, []byte("235 ok\r\n"), t0)
+	s := d.Close(t0, ClosedFIN)
+	if c := s.Commands[0]; !c.Secret {
+		t.Errorf("AUTH line not secret: %+v", c)
+	}
+	if mech, ir := SplitAuthArg(s.Commands[0].Arg); mech != "PLAIN" || ir != "AHVzZXIAaHVudGVyMg==" {
+		t.Errorf("SplitAuthArg: %q %q", mech, ir)
+	}
+}
+
+// TestEHLOAuthFloodBounded: an EHLO reply with thousands of AUTH mechanisms
+// keeps a bounded list and costs linear work.
+func TestEHLOAuthFloodBounded(t *testing.T) {
+	var lines []string
+	for i := range 250 {
+		var b strings.Builder
+		b.WriteString("AUTH")
+		for j := range 800 {
+			fmt.Fprintf(&b, " M%d", i*800+j)
+		}
+		lines = append(lines, b.String())
+	}
+	exts := ParseExtensions(lines)
+	if len(exts) != 1 || len(exts[0].Params) != maxExtensionParams {
+		t.Errorf("%d extensions, %d mechanisms", len(exts), len(exts[0].Params))
+	}
+}
+
+// TestHeldBytesCopiedOnce: DATA after DATA in one-byte pieces, each refused:
+// every refusal releases the held bytes and the next DATA holds the rest
+// again. The rest must not be copied again each time (that was quadratic).
+func TestHeldBytesCopiedOnce(t *testing.T) {
+	feed := func(n int) uint64 {
+		d := New(testConn, Options{})
+		d.Feed(FromServer, []byte("220 mx\r\n"), t0)
+		in := bytes.Repeat([]byte("DATA\r\n"), n)
+		return allocated(func() {
+			for i := range in {
+				d.Feed(FromClient, in[i:i+1], t0)
+			}
+			for range n {
+				d.Feed(FromServer, []byte("554 no valid recipients\r\n"), t0)
+			}
+		})
+	}
+	small, large := feed(500), feed(4000)
+	if large > 16*small {
+		t.Errorf("%d bytes allocated for 4000 DATA, %d for 500: not linear", large, small)
+	}
+}
