@@ -31,13 +31,14 @@ func NewJSON(w io.Writer, o Options) *JSON {
 }
 
 // escapeInvisible rewrites, inside JSON text, the characters encoding/json
-// leaves raw but a terminal may act on or hide — C1 controls and Unicode
+// leaves raw but a terminal may act on or hide — DEL, C1 controls and Unicode
 // format characters such as bidirectional overrides — as \u escapes. The
-// values stay the same; only their spelling changes.
+// values stay the same; only their spelling changes. (None of them can occur
+// outside a string in encoding/json's output.)
 func escapeInvisible(b []byte) []byte {
 	clean := true
 	for _, c := range b {
-		if c >= 0x80 {
+		if c >= 0x7f {
 			clean = false
 			break
 		}
@@ -48,7 +49,7 @@ func escapeInvisible(b []byte) []byte {
 	out := make([]byte, 0, len(b)+16)
 	for i := 0; i < len(b); {
 		r, size := utf8.DecodeRune(b[i:])
-		if r >= 0x80 && (r <= 0x9f || unicode.Is(unicode.Cf, r)) {
+		if r == 0x7f || r >= 0x80 && (r <= 0x9f || unicode.Is(unicode.Cf, r)) {
 			out = fmt.Appendf(out, `\u%04x`, r)
 		} else {
 			out = append(out, b[i:i+size]...)
@@ -59,28 +60,31 @@ func escapeInvisible(b []byte) []byte {
 }
 
 type jsonSession struct {
-	ID           int64         `json:"id"`
-	Client       string        `json:"client"`
-	Server       string        `json:"server"`
-	Start        string        `json:"start"`
-	End          string        `json:"end"`
-	Packets      int           `json:"packets"`
-	BytesClient  int64         `json:"bytes_client"`
-	BytesServer  int64         `json:"bytes_server"`
-	MissingBytes int64         `json:"missing_bytes"`
-	Close        string        `json:"close"`
-	Sides        string        `json:"sides"`
-	Greeting     *jsonGreeting `json:"greeting"`
-	Commands     []jsonCommand `json:"commands"`
-	Gaps         []jsonGap     `json:"gaps,omitempty"`
-	TLS          *jsonTLS      `json:"tls,omitempty"`
-	Dropped      int           `json:"dropped_commands,omitempty"`
-	Helo         *jsonHelo     `json:"helo"`
-	Extensions   []jsonExt     `json:"extensions"`
-	Auth         *jsonAuth     `json:"auth"`
-	Transactions []jsonTx      `json:"transactions"`
-	Anomalies    []jsonAnomaly `json:"anomalies"`
-	Outcome      string        `json:"outcome"`
+	ID                  int64         `json:"id"`
+	Client              string        `json:"client"`
+	Server              string        `json:"server"`
+	Start               string        `json:"start"`
+	End                 string        `json:"end"`
+	Packets             int           `json:"packets"`
+	BytesClient         int64         `json:"bytes_client"`
+	BytesServer         int64         `json:"bytes_server"`
+	MissingBytes        int64         `json:"missing_bytes"`
+	Close               string        `json:"close"`
+	Sides               string        `json:"sides"`
+	Greeting            *jsonGreeting `json:"greeting"`
+	Commands            []jsonCommand `json:"commands"`
+	Gaps                []jsonGap     `json:"gaps,omitempty"`
+	TLS                 *jsonTLS      `json:"tls,omitempty"`
+	DroppedCommands     int           `json:"dropped_commands,omitempty"`
+	DroppedAnomalies    int           `json:"dropped_anomalies,omitempty"`
+	DroppedTransactions int           `json:"dropped_transactions,omitempty"`
+	DroppedGaps         int           `json:"dropped_gaps,omitempty"`
+	Helo                *jsonHelo     `json:"helo"`
+	Extensions          []jsonExt     `json:"extensions"`
+	Auth                *jsonAuth     `json:"auth"`
+	Transactions        []jsonTx      `json:"transactions"`
+	Anomalies           []jsonAnomaly `json:"anomalies"`
+	Outcome             string        `json:"outcome"`
 }
 
 type jsonHelo struct {
@@ -194,12 +198,14 @@ type jsonGap struct {
 }
 
 type jsonTLS struct {
-	StartTLS    bool   `json:"starttls"`
-	Version     string `json:"version"`
-	SNI         string `json:"sni"`
-	Cipher      string `json:"cipher"`
-	BytesClient int64  `json:"bytes_client"`
-	BytesServer int64  `json:"bytes_server"`
+	StartTLS    bool     `json:"starttls"`
+	Version     string   `json:"version"`
+	SNI         string   `json:"sni"`
+	Cipher      string   `json:"cipher"`
+	ALPN        []string `json:"alpn,omitempty"`
+	Versions    []string `json:"client_versions,omitempty"`
+	BytesClient int64    `json:"bytes_client"`
+	BytesServer int64    `json:"bytes_server"`
 }
 
 // masked stands for a secret in JSON output.
@@ -225,19 +231,22 @@ func jsonTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 // Session writes one session as a line of JSON.
 func (j *JSON) Session(s *smtpdecode.Session) error {
 	js := jsonSession{
-		ID:           s.ID,
-		Client:       s.Client.String(),
-		Server:       s.Server.String(),
-		Start:        jsonTime(s.Start),
-		End:          jsonTime(s.End),
-		Packets:      s.Packets,
-		BytesClient:  s.Bytes[0],
-		BytesServer:  s.Bytes[1],
-		MissingBytes: s.Missing[0] + s.Missing[1],
-		Close:        s.Closed.String(),
-		Sides:        s.Sides,
-		Commands:     make([]jsonCommand, 0, len(s.Commands)),
-		Dropped:      s.DroppedCommands,
+		ID:                  s.ID,
+		Client:              s.Client.String(),
+		Server:              s.Server.String(),
+		Start:               jsonTime(s.Start),
+		End:                 jsonTime(s.End),
+		Packets:             s.Packets,
+		BytesClient:         s.Bytes[0],
+		BytesServer:         s.Bytes[1],
+		MissingBytes:        s.Missing[0] + s.Missing[1],
+		Close:               s.Closed.String(),
+		Sides:               s.Sides,
+		Commands:            make([]jsonCommand, 0, len(s.Commands)),
+		DroppedCommands:     s.DroppedCommands,
+		DroppedAnomalies:    s.DroppedAnomalies,
+		DroppedTransactions: s.DroppedTransactions,
+		DroppedGaps:         s.DroppedGaps,
 	}
 	if g := s.Greeting; g != nil {
 		js.Greeting = &jsonGreeting{Code: g.Code, Text: strings.Join(g.Lines, "\n"), Time: jsonTime(g.Time)}
@@ -251,8 +260,7 @@ func (j *JSON) Session(s *smtpdecode.Session) error {
 			jc.Unknown = !smtpdecode.KnownVerb(c.Verb)
 			jc.Argument = c.Arg
 			if c.Secret && !j.o.ShowSecrets {
-				_, arg, _ := strings.Cut(maskedLine(c), " ")
-				jc.Argument = arg
+				_, jc.Argument, _ = strings.Cut(MaskedLine(c, false), " ")
 			}
 		case smtpdecode.KindAuthResponse:
 			jc.Line = MaskedLine(c, j.o.ShowSecrets)
@@ -277,8 +285,9 @@ func (j *JSON) Session(s *smtpdecode.Session) error {
 		js.Gaps = append(js.Gaps, jsonGap{Time: jsonTime(g.Time), From: from, Bytes: g.Bytes})
 	}
 	if s.TLS {
-		js.TLS = &jsonTLS{StartTLS: !s.ImplicitTLS, Version: s.TLSInfo.Version, SNI: s.TLSInfo.SNI, Cipher: s.TLSInfo.Cipher,
-			BytesClient: s.TLSBytes[0], BytesServer: s.TLSBytes[1]}
+		ti := &s.TLSInfo
+		js.TLS = &jsonTLS{StartTLS: !s.ImplicitTLS, Version: ti.Version, SNI: ti.SNI, Cipher: ti.Cipher,
+			ALPN: ti.ALPN, Versions: ti.ClientVersions, BytesClient: s.TLSBytes[0], BytesServer: s.TLSBytes[1]}
 	}
 	if h := s.Helo; h != nil {
 		js.Helo = &jsonHelo{Verb: h.Verb, Name: h.Name}
@@ -336,7 +345,7 @@ func (j *JSON) Session(s *smtpdecode.Session) error {
 		}
 		js.Anomalies = append(js.Anomalies, ja)
 	}
-	js.Outcome = (&Text{}).outcome(s)
+	js.Outcome = Outcome(s)
 	j.buf.Reset()
 	if err := j.enc.Encode(js); err != nil {
 		return err

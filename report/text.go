@@ -49,6 +49,12 @@ const (
 	reset = "\x1b[0m"
 )
 
+// A painter styles a piece of text: Text.paint, or noPaint for output
+// without colour.
+type painter func(style, s string) string
+
+func noPaint(_, s string) string { return s }
+
 // paint wraps s in a style when colour is on.
 func (t *Text) paint(style, s string) string {
 	if !t.o.Color || s == "" {
@@ -143,7 +149,16 @@ func (t *Text) Session(s *smtpdecode.Session) error {
 	if s.DroppedCommands > 0 {
 		fmt.Fprintf(w, "  <%d more turns not kept>\n", s.DroppedCommands)
 	}
-	fmt.Fprintf(w, "  outcome: %s\n\n", t.outcome(s))
+	if s.DroppedTransactions > 0 {
+		fmt.Fprintf(w, "  <%d more transactions not kept>\n", s.DroppedTransactions)
+	}
+	if s.DroppedAnomalies > 0 {
+		fmt.Fprintf(w, "  <%d more anomalies not kept>\n", s.DroppedAnomalies)
+	}
+	if s.DroppedGaps > 0 {
+		fmt.Fprintf(w, "  <%d more gaps not listed>\n", s.DroppedGaps)
+	}
+	fmt.Fprintf(w, "  outcome: %s\n\n", outcome(s, t.paint))
 	return w.Flush()
 }
 
@@ -232,10 +247,8 @@ func (t *Text) command(rel string, c *smtpdecode.Command) {
 			text += ", not terminated"
 		}
 		text += ">"
-	case c.Secret && !t.o.ShowSecrets:
-		text = Printable(maskedLine(c))
 	default:
-		text = Printable(c.Line)
+		text = Printable(MaskedLine(c, t.o.ShowSecrets))
 		if m := c.Message; m != nil {
 			text += fmt.Sprintf("  <chunk: %d bytes", m.Bytes)
 			if m.Missing > 0 {
@@ -301,8 +314,12 @@ func (t *Text) tls(s *smtpdecode.Session) {
 	fmt.Fprintf(t.w, "  <encrypted (%s): %d bytes from client, %d from server>\n", what, s.TLSBytes[0], s.TLSBytes[1])
 }
 
-// outcome is the one-line summary of a session.
-func (t *Text) outcome(s *smtpdecode.Session) string {
+// Outcome is the one-line summary of a session the text output ends it with
+// (JSON's "outcome"), without colour.
+func Outcome(s *smtpdecode.Session) string { return outcome(s, noPaint) }
+
+// outcome is Outcome with failures styled by paint.
+func outcome(s *smtpdecode.Session, paint painter) string {
 	var parts []string
 	if a := s.Auth; a != nil {
 		p := "AUTH " + Printable(a.Mechanism)
@@ -317,7 +334,7 @@ func (t *Text) outcome(s *smtpdecode.Session) string {
 		case a.Code == 0:
 			p += " unanswered"
 		default:
-			p = t.paint(red, fmt.Sprintf("%s failed (%d)", p, a.Code))
+			p = paint(red, fmt.Sprintf("%s failed (%d)", p, a.Code))
 		}
 		parts = append(parts, p)
 	}
@@ -331,9 +348,9 @@ func (t *Text) outcome(s *smtpdecode.Session) string {
 		}
 		parts = append(parts, p)
 	}
-	parts = append(parts, t.transactions(s)...)
+	parts = append(parts, transactions(s, paint)...)
 	if n := anomalyCount(s); n > 0 {
-		parts = append(parts, t.paint(red, fmt.Sprintf("%d %s", n, plural(n, "anomaly", "anomalies"))))
+		parts = append(parts, paint(red, fmt.Sprintf("%d %s", n, plural(n, "anomaly", "anomalies"))))
 	}
 	return strings.Join(parts, " · ")
 }
@@ -347,7 +364,7 @@ func anomalyCount(s *smtpdecode.Session) int {
 }
 
 // transactions summarises the mail transactions of a session.
-func (t *Text) transactions(s *smtpdecode.Session) []string {
+func transactions(s *smtpdecode.Session, paint painter) []string {
 	var accepted, rcptOK, rcptAll int
 	var queued []string
 	count := make(map[smtpdecode.Outcome]int)
@@ -386,7 +403,7 @@ func (t *Text) transactions(s *smtpdecode.Session) []string {
 		if c := codes[smtpdecode.OutcomeRejected]; len(c) > 0 {
 			p += " (" + strings.Join(c, ", ") + ")"
 		}
-		parts = append(parts, t.paint(red, p))
+		parts = append(parts, paint(red, p))
 	}
 	if n := count[smtpdecode.OutcomeAborted]; n > 0 {
 		parts = append(parts, fmt.Sprintf("%d %s aborted", n, plural(n, "transaction", "transactions")))
@@ -407,23 +424,24 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// maskedLine is a command line with its credential replaced by a note.
-func maskedLine(c *smtpdecode.Command) string {
-	if c.Kind == smtpdecode.KindAuthResponse {
-		return fmt.Sprintf("<secret: %d bytes, --show-secrets shows it>", len(c.Line))
+// MaskedLine is a command line as reports show it: unless showSecrets, the
+// credential of an AUTH exchange is replaced by a note of its length. An AUTH
+// command keeps its verb and mechanism; no byte of its initial response is
+// shown.
+func MaskedLine(c *smtpdecode.Command, showSecrets bool) string {
+	switch {
+	case !c.Secret || showSecrets:
+		return c.Line
+	case c.Kind == smtpdecode.KindAuthResponse:
+		return secretNote(len(c.Line))
 	}
-	mech, ir, _ := strings.Cut(c.Arg, " ")
-	verb, _, _ := strings.Cut(c.Line, " ")
-	return fmt.Sprintf("%s %s <secret: %d bytes, --show-secrets shows it>", verb, mech, len(ir))
+	verb := c.Line[:len(c.Line)-len(c.Arg)]    // as sent, with its separator
+	mech, ir := smtpdecode.SplitAuthArg(c.Arg) // the decoder's own split
+	return strings.TrimRight(verb, " \t") + " " + mech + " " + secretNote(len(ir))
 }
 
-// MaskedLine is the command line as reports show it: the credential of an
-// AUTH exchange masked unless showSecrets.
-func MaskedLine(c *smtpdecode.Command, showSecrets bool) string {
-	if c.Secret && !showSecrets {
-		return maskedLine(c)
-	}
-	return c.Line
+func secretNote(n int) string {
+	return fmt.Sprintf("<secret: %d bytes, --show-secrets shows it>", n)
 }
 
 func gapText(n int) string {

@@ -108,3 +108,16 @@ func TestHeldBytesCopiedOnce(t *testing.T) {
 		t.Errorf("%d bytes allocated for 4000 DATA, %d for 500: not linear", large, small)
 	}
 }
+
+// TestAuthAfterTab: a tab after the verb still makes an AUTH command, so its
+// initial response is a secret.
+func TestAuthAfterTab(t *testing.T) {
+	d := New(testConn, Options{})
+	d.Feed(FromServer, []byte("220 mx\r\n"), t0)
+	d.Feed(FromClient, []byte("AUTH\tPLAIN AHVzZXIAaHVudGVyMg==\r\n"), t0)
+	d.Feed(FromServer, []byte("235 ok\r\n"), t0)
+	s := d.Close(t0, ClosedFIN)
+	if c := s.Commands[0]; c.Verb != "AUTH" || !c.Secret || c.Arg != "PLAIN AHVzZXIAaHVudGVyMg==" {
+		t.Errorf("%+v", c)
+	}
+}

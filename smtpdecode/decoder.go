@@ -553,8 +553,8 @@ func (d *Decoder) clientLine(line []byte, ts time.Time) {
 		await = awaitAuth
 	} else {
 		c.Verb, _ = ParseCommand(raw)
-		if _, arg, ok := strings.Cut(c.Line, " "); ok {
-			c.Arg = arg // shares Line's bytes
+		if i := strings.IndexAny(c.Line, " \t"); i >= 0 {
+			c.Arg = c.Line[i+1:] // as ParseCommand cuts it, sharing Line's bytes
 		}
 		switch c.Verb {
 		case "DATA":

@@ -111,14 +111,14 @@ func checkBounds(d *Decoder) error {
 		return fmt.Errorf("%d bytes held, MaxHold %d", d.holdLen, o.MaxHold)
 	}
 	held := 0
-	for _, h := range d.hold {
+	for _, h := range d.heldInput() {
 		held += len(h.p)
 	}
 	if held != d.holdLen {
 		return fmt.Errorf("hold has %d bytes, holdLen says %d", held, d.holdLen)
 	}
-	if len(d.hold) > 2*held+1 {
-		return fmt.Errorf("hold has %d pieces for %d bytes", len(d.hold), held)
+	if len(d.heldInput()) > 2*held+1 {
+		return fmt.Errorf("hold has %d pieces for %d bytes", len(d.heldInput()), held)
 	}
 	if !d.awaiting && len(d.hold) > 0 {
 		return fmt.Errorf("%d pieces held while not awaiting a reply", len(d.hold))

@@ -28,9 +28,13 @@ func ParseReplyLine(line []byte) (code int, more bool, text []byte, ok bool) {
 }
 
 // ParseCommand splits a command line (without its line ending) into its verb,
-// upper-cased, and the argument after the first space.
+// upper-cased, and the argument after the first space (or tab, which some
+// clients send and some servers accept).
 func ParseCommand(line []byte) (verb, arg string) {
-	v, a, _ := bytes.Cut(line, []byte{' '})
+	v, a := line, []byte(nil)
+	if i := bytes.IndexAny(line, " \t"); i >= 0 {
+		v, a = line[:i], line[i+1:]
+	}
 	return upperASCII(v), string(a)
 }
 

@@ -199,10 +199,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		text = report.NewText(stdout, ro)
 		out = text
 	}
+	// Once output cannot be written (a closed pipe: smtpscope -r x | head),
+	// reading the rest of the capture is wasted: stop the pipeline.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
 	var werr error
 	st, rerr := pipeline.Run(ctx, src, c.opts, func(s *smtpdecode.Session) {
 		if werr == nil {
-			werr = out.Session(s)
+			if werr = out.Session(s); werr != nil {
+				stop()
+			}
 		}
 	})
 	if werr != nil {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/smtpscope/smtpscope/internal/pcapgen"
 	"github.com/smtpscope/smtpscope/smtpdecode"
 )
 
@@ -305,13 +306,33 @@ func TestSecretsMasked(t *testing.T) {
 		"wrong-pass",
 		"09e29da779fc3f5e67a992d726ef095b", // the CRAM-MD5 digest, decoded
 	}
+	// An initial response after a tab, which no recorded client sends.
+	c := pcapgen.NewConn(client, server, t0)
+	segs := append(c.Handshake(),
+		c.FromServer([]byte("220 mail.example.test ESMTP\r\n")),
+		c.FromClient([]byte("EHLO client.example.test\r\n")),
+		c.FromServer([]byte("250-mail.example.test\r\n250 AUTH PLAIN\r\n")),
+		c.FromClient([]byte("AUTH PLAIN\tAHdoYgBzM2NyZXQtcGFzcw==\r\n")),
+		c.FromServer([]byte("235 2.7.0 Authentication successful\r\n")),
+		c.FromClient([]byte("QUIT\r\n")),
+		c.FromServer([]byte("221 2.0.0 Bye\r\n")),
+		c.ClientFIN(), c.ServerFIN())
+	tab := writeTemp(t, "auth-plain-tab.pcap", pcapOf(t, pcapgen.PcapOptions{LinkType: 1}, pcapgen.Packets(pcapgen.Link{Type: 1}, segs...)))
+	inputs := [][2]string{{"auth-plain-tab", tab}}
 	for _, name := range []string{"auth-login-nc", "auth-plain", "auth-failed", "auth-cram-md5"} {
-		for _, args := range [][]string{{"-r", input(name)}, {"-r", input(name), "--json"}} {
+		inputs = append(inputs, [2]string{name, input(name)})
+	}
+	for _, ni := range inputs {
+		name, in := ni[0], ni[1]
+		for _, args := range [][]string{{"-r", in}, {"-r", in, "--json"}} {
 			stdout, _, _ := runCLI(t, nil, args...)
 			for _, s := range secrets {
 				if strings.Contains(stdout, s) {
 					t.Errorf("%s %v: output shows the secret %q", name, args, s)
 				}
+			}
+			if name == "auth-plain-tab" && !strings.Contains(stdout, "PLAIN <secret: 24 bytes, --show-secrets shows it>") {
+				t.Errorf("%s %v: no masked initial response:\n%s", name, args, stdout)
 			}
 			shown, _, _ := runCLI(t, nil, append(args, "--show-secrets")...)
 			found := false

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -11,7 +12,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -322,7 +325,7 @@ func TestHostileText(t *testing.T) {
 	segs := c.Handshake()
 	segs = append(segs,
 		c.FromServer([]byte("220 evil\x1b[2J\x1b]0;owned\x07 \u202eexe.txt\xff\r\n")),
-		c.FromClient([]byte("EHLO \x1b[31mred\r\n")),
+		c.FromClient([]byte("EHLO \x1b[31mred\x7f\r\n")),
 		c.FromServer([]byte("250 ok\x00\x9b\u009b\r\n")),
 		c.ClientFIN(), c.ServerFIN())
 	path := writeTemp(t, "h.pcap", pcapOf(t, pcapgen.PcapOptions{LinkType: 1}, pcapgen.Packets(pcapgen.Link{Type: 1}, segs...)))
@@ -330,21 +333,24 @@ func TestHostileText(t *testing.T) {
 	if code != 0 {
 		t.Fatal("exit", code)
 	}
-	for _, b := range []string{"\x1b", "\x07", "\x00", "\u202e", "\xff", "\u009b"} {
+	for _, b := range []string{"\x1b", "\x07", "\x00", "\x7f", "\u202e", "\xff", "\u009b"} {
 		if strings.Contains(stdout, b) {
 			t.Errorf("output holds %q:\n%s", b, stdout)
 		}
 	}
-	for _, s := range []string{`S: 220 evil\x1b[2J\x1b]0;owned\x07 \u202eexe.txt\xff`, `C: EHLO \x1b[31mred`, `S: 250 ok\x00\x9b\u009b`} {
+	for _, s := range []string{`S: 220 evil\x1b[2J\x1b]0;owned\x07 \u202eexe.txt\xff`, `C: EHLO \x1b[31mred\x7f`, `S: 250 ok\x00\x9b\u009b`} {
 		if !strings.Contains(stdout, s) {
 			t.Errorf("output lacks %s:\n%s", s, stdout)
 		}
 	}
 	js, _, _ := runCLI(t, nil, "-r", path, "--json")
-	for _, b := range []string{"\x1b", "\x07", "\x00", "\u202e", "\u009b"} {
+	for _, b := range []string{"\x1b", "\x07", "\x00", "\x7f", "\u202e", "\u009b"} {
 		if strings.Contains(js, b) {
 			t.Errorf("JSON holds %q raw:\n%s", b, js)
 		}
+	}
+	if !strings.Contains(js, `"argument":"\u001b[31mred\u007f"`) {
+		t.Errorf("JSON lacks the EHLO argument with DEL escaped:\n%s", js)
 	}
 	var v map[string]any
 	if err := json.Unmarshal([]byte(js), &v); err != nil {
@@ -406,5 +412,71 @@ func TestDataShown(t *testing.T) {
 	stdout, _, _ = runCLI(t, nil, "-r", input("helo-plain"))
 	if strings.Contains(stdout, "C| ") {
 		t.Errorf("content shown without --data:\n%s", stdout)
+	}
+}
+
+// failingWriter takes n bytes, then fails every write as a closed pipe does.
+type failingWriter struct {
+	n      int
+	failed bool
+	late   int // writes tried after one failed
+}
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if w.failed {
+		w.late++
+		return 0, syscall.EPIPE
+	}
+	if len(p) > w.n {
+		w.failed = true
+		return w.n, syscall.EPIPE
+	}
+	w.n -= len(p)
+	return len(p), nil
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+// TestWriteErrorStopsReading: once the output cannot be written (smtpscope
+// -r big.pcap | head), the command stops reading the capture and fails with
+// one line.
+func TestWriteErrorStopsReading(t *testing.T) {
+	const sessions = 2000
+	rng := rand.New(rand.NewPCG(1, 2))
+	var segs []pcapgen.Segment
+	for i := range sessions {
+		cli := netip.AddrPortFrom(client.Addr(), uint16(10000+i))
+		conn := pcapgen.NewConn(cli, server, t0.Add(time.Duration(i)*time.Second))
+		segs = append(segs, pcapgen.SMTPSession(conn, rng, pcapgen.SMTPOptions{MessageBytes: 200, Handshake: true})...)
+	}
+	pcap := pcapOf(t, pcapgen.PcapOptions{LinkType: 1}, pcapgen.Packets(pcapgen.Link{Type: 1}, segs...))
+	for _, format := range [][]string{nil, {"--json"}} {
+		t.Run("json="+strconv.FormatBool(format != nil), func(t *testing.T) {
+			in := &countingReader{r: bytes.NewReader(pcap)}
+			out := &failingWriter{n: 3000} // a few sessions
+			var stderr bytes.Buffer
+			code := run(context.Background(), append([]string{"-r", "-"}, format...), in, out, &stderr)
+			if code != exitFailure || stderr.String() != "smtpscope: writing output: broken pipe\n" {
+				t.Errorf("exit %d, stderr %q", code, stderr.String())
+			}
+			if !out.failed || out.late > 0 {
+				t.Errorf("failed %v, then %d more writes", out.failed, out.late)
+			}
+			// The pipeline looks at its context every 1024 packets; the
+			// reader reads 64 KiB at a time.
+			if in.n > len(pcap)/4 {
+				t.Errorf("read %d of %d bytes of the capture after the output failed", in.n, len(pcap))
+			}
+		})
 	}
 }
