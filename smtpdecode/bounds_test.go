@@ -3,6 +3,7 @@ package smtpdecode
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 )
@@ -119,5 +120,61 @@ func TestAuthAfterTab(t *testing.T) {
 	s := d.Close(t0, ClosedFIN)
 	if c := s.Commands[0]; c.Verb != "AUTH" || !c.Secret || c.Arg != "PLAIN AHVzZXIAaHVudGVyMg==" {
 		t.Errorf("%+v", c)
+	}
+}
+
+// contentRecorder collects what Options.Content is given, message by message.
+type contentRecorder struct {
+	msgs   []*bytes.Buffer
+	closed int
+}
+
+func (r *contentRecorder) open(*Message) io.Writer {
+	b := new(bytes.Buffer)
+	r.msgs = append(r.msgs, b)
+	return closer{b, &r.closed}
+}
+
+type closer struct {
+	*bytes.Buffer
+	n *int
+}
+
+func (c closer) Close() error { *c.n++; return nil }
+
+// TestContentStreams: the Content writer gets each message's content as
+// the server reads it (dot-unstuffed DATA; BDAT chunks joined), whatever
+// the chunking, and is closed once per message.
+func TestContentStreams(t *testing.T) {
+	script := []string{
+		"S 220 mx\r\n", "C EHLO c\r\n", "S 250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n",
+		"C MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n", "S 250 ok\r\n250 ok\r\n354 go\r\n",
+		"C Subject: one\r\n\r\n..dot\r\n.\r\n", "S 250 queued\r\n",
+		"C MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nBDAT 9\r\nSubject: BDAT 7 LAST\r\n\r\ntwo\r\n", "S 250 ok\r\n250 ok\r\n250 9\r\n250 queued\r\n",
+		"C QUIT\r\n", "S 221 bye\r\n",
+	}
+	for _, piece := range []int{1000, 1, 2, 7} {
+		var r contentRecorder
+		d := New(testConn, Options{Content: r.open})
+		for _, rec := range script {
+			dir, data := FromClient, []byte(rec[2:])
+			if rec[0] == 'S' {
+				dir = FromServer
+			}
+			for len(data) > 0 {
+				n := min(piece, len(data))
+				d.Feed(dir, data[:n], t0)
+				data = data[n:]
+			}
+		}
+		d.Close(t0, ClosedFIN)
+		var got []string
+		for _, b := range r.msgs {
+			got = append(got, b.String())
+		}
+		want := []string{"Subject: one\r\n\r\n.dot\r\n", "Subject: \r\ntwo\r\n"} // "BDAT 7 LAST" is a command between the chunks
+		if strings.Join(got, "|") != strings.Join(want, "|") || r.closed != 2 {
+			t.Errorf("pieces of %d: content %q, closed %d; want %q, 2", piece, got, r.closed, want)
+		}
 	}
 }

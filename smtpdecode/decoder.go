@@ -3,6 +3,7 @@ package smtpdecode
 import (
 	"bytes"
 	"encoding/base64"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +30,15 @@ type Options struct {
 	// and of each BDAT chunk are kept in Message.Data, for showing it. The
 	// default 0 keeps none: content is counted, never stored.
 	MaxData int
+	// Content, when set, is called as each message begins: at DATA's 354,
+	// or at the first BDAT of a transaction. The content is written to the
+	// writer it returns as it streams — dot-unstuffed for DATA, the chunks
+	// as sent for BDAT — and, when the message ends (complete or not), the
+	// writer's Close is called if it has one. This is where message
+	// parsing plugs in; the decoder itself never stores content (but see
+	// MaxData).
+	Content func(m *Message) io.Writer
+
 	// MaxText is how many bytes of command and reply text a session keeps
 	// in full; past it each further line keeps its first 64 bytes. Default
 	// 1 MiB.
@@ -109,8 +119,10 @@ type Decoder struct {
 	msg  *Message // message content being received
 	data dataState
 
-	chunk    int64    // bytes of the current BDAT chunk still to come
-	chunkMsg *Message // where they are counted
+	chunk     int64     // bytes of the current BDAT chunk still to come
+	chunkMsg  *Message  // where they are counted
+	chunkLast bool      // the current chunk is the last (BDAT ... LAST)
+	content   io.Writer // the Content writer of the message being received
 
 	closed bool // Close is pairing the last replies: no client bytes follow
 
@@ -251,6 +263,7 @@ func (d *Decoder) Close(ts time.Time, how Closed) *Session {
 			d.endReply()
 		}
 	}
+	d.endContent()
 	d.s.Closed = how
 	d.onClose(ts)
 	return d.s
@@ -469,6 +482,7 @@ func (d *Decoder) begin(a awaitKind) {
 		d.msg = &Message{}
 		d.data = dataLineStart
 		d.prevBareLF, d.prevCR, d.lineLen, d.msgBareCR = false, false, 0, false
+		d.startContent(d.msg)
 	case awaitAuth:
 		d.authNext = true
 	case awaitTLS:
@@ -487,6 +501,9 @@ func (d *Decoder) chunkBytes(p []byte, ts time.Time) {
 	m.Lines += int64(bytes.Count(p, []byte{'\n'}))
 	m.End = ts
 	d.chunk -= int64(len(p))
+	if d.chunk == 0 && d.chunkLast {
+		d.endContent()
+	}
 	if d.chunk == 0 {
 		m.Terminated = true
 	}
@@ -571,6 +588,13 @@ func (d *Decoder) clientLine(line []byte, ts time.Time) {
 			if n, err := strconv.ParseInt(size, 10, 64); err == nil && n >= 0 {
 				c.Message = &Message{Start: ts, End: ts, Terminated: n == 0}
 				d.chunk, d.chunkMsg = n, c.Message
+				if d.content == nil {
+					d.startContent(c.Message)
+				}
+				d.chunkLast = strings.Contains(strings.ToUpper(c.Arg), "LAST")
+				if n == 0 && d.chunkLast {
+					d.endContent()
+				}
 			}
 		}
 	}
@@ -782,11 +806,31 @@ func (d *Decoder) text(b []byte) string {
 	return string(b)
 }
 
-// keep appends content to m.Data up to MaxData.
+// keep appends content to m.Data up to MaxData, and hands it to the
+// Content writer.
 func (d *Decoder) keep(m *Message, p []byte) {
 	if room := d.opts.MaxData - len(m.Data); room > 0 {
 		m.Data = append(m.Data, p[:min(room, len(p))]...)
 	}
+	if d.content != nil {
+		d.content.Write(p)
+	}
+}
+
+// startContent opens the Content writer for a message, ending any other.
+func (d *Decoder) startContent(m *Message) {
+	d.endContent()
+	if d.opts.Content != nil {
+		d.content = d.opts.Content(m)
+	}
+}
+
+// endContent closes the Content writer of the message that ended.
+func (d *Decoder) endContent() {
+	if c, ok := d.content.(io.Closer); ok {
+		c.Close()
+	}
+	d.content = nil
 }
 
 // looksLikeCommand reports whether p starts like an SMTP command line.

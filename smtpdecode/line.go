@@ -193,6 +193,7 @@ func (d *Decoder) endMessage(ts time.Time, terminated, answered bool) {
 	d.msg = nil
 	m.End = ts
 	m.Terminated = terminated
+	d.endContent()
 	idx := d.nextIndex()
 	if t := d.tx(); t != nil {
 		t.MessageBytes = m.Bytes

@@ -436,7 +436,7 @@ CLOSE rst
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tr.opts != (Options{MaxLine: 64, MaxHold: 10}) {
+	if o := tr.opts; o.MaxLine != 64 || o.MaxHold != 10 || o.MaxCommands != 0 || o.MaxPending != 0 || o.MaxData != 0 || o.MaxText != 0 || o.Content != nil {
 		t.Errorf("options %+v", tr.opts)
 	}
 	want := []record{
