@@ -129,7 +129,7 @@ type contentRecorder struct {
 	closed int
 }
 
-func (r *contentRecorder) open(*Message) io.Writer {
+func (r *contentRecorder) open(ContentStart) io.Writer {
 	b := new(bytes.Buffer)
 	r.msgs = append(r.msgs, b)
 	return closer{b, &r.closed}

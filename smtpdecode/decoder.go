@@ -37,7 +37,7 @@ type Options struct {
 	// writer's Close is called if it has one. This is where message
 	// parsing plugs in; the decoder itself never stores content (but see
 	// MaxData).
-	Content func(m *Message) io.Writer
+	Content func(c ContentStart) io.Writer
 
 	// MaxText is how many bytes of command and reply text a session keeps
 	// in full; past it each further line keeps its first 64 bytes. Default
@@ -820,9 +820,22 @@ func (d *Decoder) keep(m *Message, p []byte) {
 // startContent opens the Content writer for a message, ending any other.
 func (d *Decoder) startContent(m *Message) {
 	d.endContent()
-	if d.opts.Content != nil {
-		d.content = d.opts.Content(m)
+	c := ContentStart{Message: m, Time: m.Start}
+	if t := d.tx(); t != nil {
+		t.Message = m
+		c.Transaction, c.MailFrom = d.st.tx+1, t.MailFrom
 	}
+	if d.opts.Content != nil {
+		d.content = d.opts.Content(c)
+	}
+}
+
+// ContentStart tells an Options.Content consumer which message begins.
+type ContentStart struct {
+	Message     *Message
+	Transaction int    // 1-based index in Session.Transactions; 0 when not kept
+	MailFrom    string // the transaction's reverse-path
+	Time        time.Time
 }
 
 // endContent closes the Content writer of the message that ended.

@@ -95,6 +95,9 @@ type Message struct {
 	EightBit   bool // it held bytes over 127
 	// Data is the start of the content, when Options.MaxData asked for it.
 	Data []byte
+	// Parsed is what the Options.Content consumer made of the message, if
+	// it set it; smtpdecode never reads it.
+	Parsed any
 }
 
 // Command is one client turn and the reply to it.
@@ -224,6 +227,10 @@ type Transaction struct {
 	EightBit     bool // the message held bytes over 127
 	Outcome      Outcome
 	Command      int // index into Session.Commands of its MAIL; -1 when not kept
+	// Message is the message's content description: DATA's, or the first
+	// BDAT chunk's (the one Options.Content was called with); nil when no
+	// content was sent.
+	Message *Message
 }
 
 // Accepted counts the recipients the server took (2xx).
