@@ -10,8 +10,6 @@ require (
 )
 
 require (
-	github.com/emersion/go-message v0.18.2 // indirect
 	golang.org/x/net v0.57.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
-	golang.org/x/text v0.41.0 // indirect
 )
