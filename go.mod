@@ -3,10 +3,12 @@ module github.com/smtpscope/smtpscope
 go 1.25.0
 
 require (
+	github.com/emersion/go-message v0.18.2
 	github.com/gopacket/gopacket v1.7.7
 	github.com/spf13/pflag v1.0.10
 	golang.org/x/crypto v0.55.0
 	golang.org/x/term v0.45.0
+	golang.org/x/text v0.41.0
 )
 
 require (

@@ -26,6 +26,7 @@ type Options struct {
 	AnyPort    bool     // also find SMTP on other ports by content
 	Reassembly reassembly.Options
 	Decoder    smtpdecode.Options
+	Messages   Messages // what is done with the messages
 }
 
 // Stats count what a run read.
@@ -34,6 +35,9 @@ type Stats struct {
 	Malformed int64 // packets skipped because they did not decode
 	Other     int64 // packets that were not TCP of a selected connection
 	Sessions  int64 // sessions handed out
+	// Messages holds the errors met writing messages out (Messages.Dir,
+	// Messages.Mbox), or nil.
+	Messages error
 }
 
 // Run reads packets from src until it ends, ctx is done or the capture is
@@ -51,10 +55,17 @@ func Run(ctx context.Context, src *capture.Reader, o Options, emit func(*smtpdec
 	if o.AnyPort {
 		ro.Detect = detect
 	}
+	var failures errorList
 	newHandler := func(c reassembly.Conn) reassembly.Handler {
+		do := o.Decoder
+		if o.Messages.wanted() {
+			do.Content = func(cs smtpdecode.ContentStart) io.Writer {
+				return o.Messages.newMessageSink(c.ID, cs, failures.add)
+			}
+		}
 		return &conn{
 			conn: c,
-			dec:  smtpdecode.New(smtpdecode.Conn{Client: c.Client, Server: c.Server, Start: c.Start}, o.Decoder),
+			dec:  smtpdecode.New(smtpdecode.Conn{Client: c.Client, Server: c.Server, Start: c.Start}, do),
 			emit: func(s *smtpdecode.Session) {
 				st.Sessions++
 				emit(s)
@@ -80,6 +91,7 @@ func Run(ctx context.Context, src *capture.Reader, o Options, emit func(*smtpdec
 	a.Flush()
 	c := a.Counters()
 	st.Packets, st.Malformed, st.Other = c.Packets, c.Malformed, c.Other
+	st.Messages = failures.err()
 	return st, err
 }
 

@@ -129,15 +129,16 @@ type jsonRcpt struct {
 }
 
 type jsonTx struct {
-	MailFrom     string      `json:"mail_from"`
-	MailParams   []jsonParam `json:"mail_params"`
-	MailCode     int         `json:"mail_code"`
-	RcptTo       []jsonRcpt  `json:"rcpt_to"`
-	DataCode     int         `json:"data_code"`
-	FinalCode    int         `json:"final_code"`
-	QueueID      string      `json:"queue_id"`
-	Outcome      string      `json:"outcome"`
-	MessageBytes int64       `json:"message_bytes"`
+	MailFrom     string           `json:"mail_from"`
+	MailParams   []jsonParam      `json:"mail_params"`
+	MailCode     int              `json:"mail_code"`
+	RcptTo       []jsonRcpt       `json:"rcpt_to"`
+	DataCode     int              `json:"data_code"`
+	FinalCode    int              `json:"final_code"`
+	QueueID      string           `json:"queue_id"`
+	Outcome      string           `json:"outcome"`
+	MessageBytes int64            `json:"message_bytes"`
+	Message      *jsonMessageInfo `json:"message,omitempty"`
 }
 
 type jsonAnomaly struct {
@@ -322,6 +323,9 @@ func (j *JSON) Session(s *smtpdecode.Session) error {
 	for _, t := range s.Transactions {
 		jt := jsonTx{MailFrom: t.MailFrom, MailParams: params(t.MailParams), MailCode: t.MailCode, RcptTo: []jsonRcpt{},
 			DataCode: t.DataCode, FinalCode: t.FinalCode, QueueID: t.QueueID, Outcome: string(t.Outcome), MessageBytes: t.MessageBytes}
+		if pm := parsedMessage(t.Message); pm != nil {
+			jt.Message = messageJSON(pm)
+		}
 		for _, r := range t.Rcpts {
 			jt.RcptTo = append(jt.RcptTo, jsonRcpt{Address: r.Address, Code: r.Code, Params: params(r.Params)})
 		}

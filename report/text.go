@@ -273,6 +273,9 @@ func (t *Text) command(rel string, c *smtpdecode.Command) {
 		text += "  <no reply>"
 	}
 	t.line(rel, "", "C", text)
+	if pm := parsedMessage(c.Message); pm != nil {
+		t.message(pm)
+	}
 	if t.o.Data && c.Message != nil {
 		t.content(c.Message)
 	}

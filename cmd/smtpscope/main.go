@@ -18,6 +18,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/smtpscope/smtpscope/capture"
+	"github.com/smtpscope/smtpscope/extract"
 	"github.com/smtpscope/smtpscope/pipeline"
 	"github.com/smtpscope/smtpscope/reassembly"
 	"github.com/smtpscope/smtpscope/report"
@@ -52,6 +53,8 @@ Examples:
   smtpscope -r data.pcap --port 2526       port 2526 too, besides 25, 587, 2525, 465
   smtpscope -r data.pcap --any-port        also find SMTP on other ports by content
   smtpscope -r data.pcap --data --show-secrets   message content and AUTH passwords too
+  smtpscope -r data.pcap --extract out/    every message as .eml and its attachments in out/
+  smtpscope -r data.pcap --mbox mail.mbox  every message appended to an mbox, as mailsnarf does
 
 Options:
 `
@@ -65,6 +68,9 @@ type config struct {
 	showSecrets bool
 	color       string
 	data        bool
+	extract     string
+	mbox        string
+	force       bool
 	opts        pipeline.Options
 }
 
@@ -87,6 +93,9 @@ func parseArgs(args []string, stderr io.Writer) (*config, int) {
 	fs.BoolVar(&c.showSecrets, "show-secrets", false, "show AUTH passwords and tokens instead of masking them")
 	fs.StringVar(&c.color, "color", "auto", "highlight failures and anomalies: `WHEN` is auto (a terminal, unless NO_COLOR is set), always or never")
 	fs.BoolVar(&c.data, "data", false, "show message content (the first 64 KiB of each message) instead of a one-line summary")
+	fs.StringVar(&c.extract, "extract", "", "write each message as an .eml file, and its attachments, into `DIR` (created 0700)")
+	fs.StringVar(&c.mbox, "mbox", "", "append every message to `FILE` in mboxrd format")
+	fs.BoolVar(&c.force, "force", false, "let --extract overwrite files that already exist")
 	fs.IntVar(&perConnMiB, "max-buffer-conn", reassembly.DefaultMaxBufferedPerConn>>20, "out-of-order data held per connection, in `MiB`")
 	fs.IntVar(&totalMiB, "max-buffer-total", reassembly.DefaultMaxBufferedTotal>>20, "out-of-order data held for all connections, in `MiB`")
 	fs.DurationVar(&gapTimeout, "gap-timeout", reassembly.DefaultGapTimeout, "how long (packet time) out-of-order data waits for missing bytes")
@@ -145,6 +154,7 @@ func parseArgs(args []string, stderr io.Writer) (*config, int) {
 	if c.data {
 		c.opts.Decoder.MaxData = dataShown
 	}
+	c.opts.Messages.Parse = true
 	return &c, exitOK
 }
 
@@ -201,6 +211,21 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	// Once output cannot be written (a closed pipe: smtpscope -r x | head),
 	// reading the rest of the capture is wasted: stop the pipeline.
+	if c.extract != "" {
+		if c.opts.Messages.Dir, err = extract.NewDir(c.extract, c.force); err != nil {
+			fmt.Fprintf(stderr, "smtpscope: --extract: %v\n", err)
+			return exitFailure
+		}
+	}
+	if c.mbox != "" {
+		mbox, err := extract.OpenMbox(c.mbox)
+		if err != nil {
+			fmt.Fprintf(stderr, "smtpscope: --mbox: %v\n", err)
+			return exitFailure
+		}
+		defer mbox.Close()
+		c.opts.Messages.Mbox = mbox
+	}
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	var werr error
@@ -213,6 +238,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	})
 	if werr != nil {
 		fmt.Fprintf(stderr, "smtpscope: writing output: %v\n", werr)
+		return exitFailure
+	}
+	if st.Messages != nil {
+		fmt.Fprintf(stderr, "smtpscope: %v\n", st.Messages)
 		return exitFailure
 	}
 	summary := st.String()

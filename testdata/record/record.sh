@@ -18,7 +18,9 @@ AIO_PORT=587                 # aiosmtpd: AUTH PLAIN LOGIN without TLS
 CRAM_PORT=2525               # aiosmtpd: same, plus AUTH CRAM-MD5
 ALL_CASES=(helo-plain auth-login-nc multi-rcpt any-sll2 ipv6-swaks
            auth-plain auth-cram-md5 auth-failed pipelining starttls bdat
-           rset-multi lowercase-barelf)
+           rset-multi lowercase-barelf
+           mime-attachments gb2312-subject iso2022jp-subject koi8r-subject
+           rfc2231-filename leading-dot hostile-filename)
 
 log() { printf '== %s\n' "$*" >&2; }
 die() { printf 'record.sh: %s\n' "$*" >&2; exit 1; }
@@ -300,6 +302,74 @@ case_lowercase-barelf() {
     "$HERE/nc_lowercase_barelf.sh" 127.0.0.1 "$AIO_PORT" >"$WORK/lowercase-barelf.out"
     capture_stop
     expect lowercase-barelf 'mail from:<alice@smtpscope.test>' '250 2.0.0 Ok: queued' '221 Bye'
+}
+
+# ------------------------------------------------- message-decoding cases
+# Each sends one MIME message to postfix; check_mime.py then reassembles it
+# from the capture and compares it with message.eml and the files in sent/.
+
+case_mime-attachments() {
+    local dir=$TESTDATA/mime-attachments
+    "$PY" "$HERE/mime_client.py" files mime-attachments "$dir"
+    capture_start mime-attachments lo 'tcp port 25'
+    swaks --server 127.0.0.1 --port 25 "${SWAKS_COMMON[@]}" --to bob@smtpscope.test \
+        --header 'Subject: smtpscope test mime-attachments' \
+        --header 'Message-Id: <mime-attachments@client.smtpscope.test>' \
+        --body 'A text body and two attachments: picture.png and notes.txt.' \
+        --attach-type image/png --attach-name picture.png --attach "@$dir/sent/picture.png" \
+        --attach-type text/plain --attach-name notes.txt --attach "@$dir/sent/notes.txt" \
+        >"$WORK/mime-attachments.out"
+    capture_stop
+    expect mime-attachments 'multipart/mixed' 'Content-Type: image/png; name="picture.png"' \
+        'filename="notes.txt"' 'Content-Transfer-Encoding: BASE64' \
+        '250 2.0.0 Ok: queued' '221 2.0.0 Bye'
+    "$PY" "$HERE/check_mime.py" "$dir" | sed "s/^/   /" >&2
+}
+
+# mime_case CASE STRING...: mime_client.py sends CASE's message to postfix;
+# the capture must show each STRING.
+mime_case() {
+    local c=$1; shift
+    capture_start "$c" lo 'tcp port 25'
+    "$PY" "$HERE/mime_client.py" "$c" 127.0.0.1 25 "$TESTDATA/$c"
+    capture_stop
+    expect "$c" "$@" '250 2.0.0 Ok: queued' '221 2.0.0 Bye'
+    "$PY" "$HERE/check_mime.py" "$TESTDATA/$c" | sed "s/^/   /" >&2
+}
+
+case_gb2312-subject() {
+    mime_case gb2312-subject 'Subject: =?gb2312?b?suLK1NPKvP6jusTjusM=?=' \
+        'Content-Transfer-Encoding: quoted-printable' '=D3=' '=C3=D3=DA'
+}
+
+case_iso2022jp-subject() {
+    mime_case iso2022jp-subject 'Subject: =?iso-2022-jp?b?GyRCJUYlOSVIJWEhPCVrGyhC?=' \
+        'charset="iso-2022-jp"' 'Content-Transfer-Encoding: 7bit'
+}
+
+case_koi8r-subject() {
+    mime_case koi8r-subject 'BODY=8BITMIME' \
+        'Subject: =?koi8-r?q?=F4=C5=D3=D4=CF=D7=CF=C5_=D0=C9=D3=D8=CD=CF?=' \
+        'Content-Transfer-Encoding: 8bit'
+}
+
+case_rfc2231-filename() {
+    mime_case rfc2231-filename "filename*=utf-8''%E6%8A%A5%E5%91%8A%E2%82%AC.txt" \
+        "filename*0*=utf-8''%E8%BF%99" 'filename*4*=' "filename*0*=us-ascii''" \
+        'filename*1*=eader-line'
+}
+
+case_leading-dot() {
+    mime_case leading-dot '..The first body line starts with a dot.' '..one leading dot' \
+        '...two leading dots'
+    # The lone "." and "..." lines go out as ".." and "....".
+    grep -qx '\.\.' "$WORK/leading-dot.txt" && grep -qx '\.\.\.\.' "$WORK/leading-dot.txt" \
+        || die "leading-dot: capture lacks the stuffed '..' and '....' lines"
+}
+
+case_hostile-filename() {
+    mime_case hostile-filename 'filename="../../etc/passwd"' 'filename="con.txt"' \
+        'filename=".[31mred.txt"'
 }
 
 # ---------------------------------------------------------------- main

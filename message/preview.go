@@ -1,0 +1,214 @@
+package message
+
+import (
+	"html"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	textunicode "golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
+)
+
+// preview keeps the start of a text part as it streams: converted from its charset to UTF-8,
+// for HTML with tags (and script, style and title contents) stripped and entities decoded, white
+// space runs collapsed, at most limit runes. It stops taking input once full.
+type preview struct {
+	conv *transform.Writer // charset decoder writing to text
+	text *previewText
+}
+
+func newPreview(charset string, isHTML bool, limit int) *preview {
+	enc := lookupCharset(charset)
+	if enc == nil {
+		enc = textunicode.UTF8
+	}
+	t := &previewText{limit: limit, html: isHTML}
+	return &preview{conv: transform.NewWriter(t, enc.NewDecoder()), text: t}
+}
+
+// Write takes decoded body bytes, still in the part's charset.
+func (p *preview) Write(b []byte) (int, error) {
+	if !p.text.full {
+		p.conv.Write(b)
+	}
+	return len(b), nil
+}
+
+// finish flushes the charset decoder.
+func (p *preview) finish() {
+	if !p.text.full {
+		p.conv.Close()
+	}
+}
+
+func (p *preview) String() string {
+	if p == nil {
+		return ""
+	}
+	return p.text.b.String()
+}
+
+// previewText collects UTF-8 text (in pieces cut anywhere) into a collapsed, bounded preview.
+type previewText struct {
+	limit   int
+	html    bool
+	b       strings.Builder
+	n       int // runes in b
+	space   bool
+	full    bool
+	partial []byte // the start of a rune cut by the previous Write
+
+	// HTML stripping.
+	state   int
+	name    []byte // tag name so far, or entity name
+	skipTag string // inside <script>, <style> or <title> until its end tag
+	dashes  int    // '-' seen in a row inside a comment
+}
+
+const (
+	htmlText = iota
+	htmlTag
+	htmlTagName
+	htmlComment
+	htmlEntity
+)
+
+func (t *previewText) Write(b []byte) (int, error) {
+	n := len(b)
+	if len(t.partial) > 0 {
+		for len(b) > 0 && !utf8.FullRune(t.partial) {
+			t.partial = append(t.partial, b[0])
+			b = b[1:]
+		}
+		if !utf8.FullRune(t.partial) {
+			return n, nil
+		}
+		r, _ := utf8.DecodeRune(t.partial)
+		t.partial = t.partial[:0]
+		t.rune(r)
+	}
+	for len(b) > 0 && !t.full {
+		if !utf8.FullRune(b) {
+			t.partial = append(t.partial, b...)
+			break
+		}
+		r, size := utf8.DecodeRune(b)
+		b = b[size:]
+		t.rune(r)
+	}
+	return n, nil
+}
+
+func (t *previewText) rune(r rune) {
+	if !t.html {
+		t.emit(r)
+		return
+	}
+	switch t.state {
+	case htmlText:
+		switch r {
+		case '<':
+			t.state = htmlTagName
+			t.name = t.name[:0]
+		case '&':
+			t.state = htmlEntity
+			t.name = t.name[:0]
+		default:
+			if t.skipTag == "" {
+				t.emit(r)
+			}
+		}
+	case htmlTagName:
+		if r < utf8.RuneSelf && (r == '/' || r == '!' || r == '-' || unicode.IsLetter(r) || unicode.IsDigit(r)) && len(t.name) < 16 {
+			t.name = append(t.name, byte(unicode.ToLower(r)))
+			if string(t.name) == "!--" {
+				t.state = htmlComment
+				t.dashes = 0
+			}
+			return
+		}
+		t.state = htmlTag
+		t.rune(r)
+	case htmlTag:
+		if r == '>' {
+			t.state = htmlText
+			t.endTag(string(t.name))
+		}
+	case htmlComment:
+		switch {
+		case r == '-':
+			t.dashes++
+		case r == '>' && t.dashes >= 2:
+			t.state = htmlText
+		default:
+			t.dashes = 0
+		}
+	case htmlEntity:
+		if r < utf8.RuneSelf && (r == '#' || unicode.IsLetter(r) || unicode.IsDigit(r)) && len(t.name) < 32 {
+			t.name = append(t.name, byte(r))
+			return
+		}
+		t.state = htmlText
+		if t.skipTag != "" {
+			if r != ';' {
+				t.rune(r)
+			}
+			return
+		}
+		if r == ';' {
+			for _, e := range html.UnescapeString("&" + string(t.name) + ";") {
+				t.emit(e)
+			}
+			return
+		}
+		for _, e := range html.UnescapeString("&" + string(t.name)) {
+			t.emit(e)
+		}
+		t.rune(r)
+	}
+}
+
+// endTag handles the end of a tag named name ("p", "/div", "!doctype").
+func (t *previewText) endTag(name string) {
+	if t.skipTag != "" {
+		if name == "/"+t.skipTag {
+			t.skipTag = ""
+		}
+		return
+	}
+	switch strings.TrimPrefix(name, "/") {
+	case "script", "style", "title":
+		if !strings.HasPrefix(name, "/") {
+			t.skipTag = name
+		}
+	case "br", "p", "div", "tr", "td", "th", "li", "ul", "ol", "table", "h1", "h2", "h3", "h4", "h5", "h6",
+		"blockquote", "hr", "pre", "body", "html", "head":
+		t.emit(' ')
+	}
+}
+
+// emit adds a rune of text, collapsing white space.
+func (t *previewText) emit(r rune) {
+	if t.full || r == '\uFEFF' {
+		return
+	}
+	if unicode.IsSpace(r) {
+		t.space = t.n > 0
+		return
+	}
+	if t.space {
+		if t.n+2 > t.limit {
+			t.full = true
+			return
+		}
+		t.b.WriteByte(' ')
+		t.n++
+		t.space = false
+	}
+	t.b.WriteRune(r)
+	t.n++
+	if t.n >= t.limit {
+		t.full = true
+	}
+}

@@ -1,0 +1,159 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/smtpscope/smtpscope/extract"
+	"github.com/smtpscope/smtpscope/message"
+	"github.com/smtpscope/smtpscope/smtpdecode"
+)
+
+// Messages configures what is done with the messages sessions carry. The
+// zero value parses nothing.
+type Messages struct {
+	// Parse parses each message (headers, MIME parts) as it streams; the
+	// result is in the smtpdecode.Message's Parsed field as a
+	// *message.Message.
+	Parse   bool
+	Options message.Options
+	// Dir, when set, receives each message as an .eml file (its bytes as
+	// received, dot-unstuffed) and its attachments, decoded.
+	Dir *extract.Dir
+	// Mbox, when set, has each message appended to it.
+	Mbox *extract.Mbox
+}
+
+func (m *Messages) wanted() bool { return m.Parse || m.Dir != nil || m.Mbox != nil }
+
+// messageSink takes one message's content as it streams: it parses it and
+// writes it where Messages asks.
+type messageSink struct {
+	start   smtpdecode.ContentStart
+	session int64
+	parser  *message.Parser
+	dir     *extract.Dir
+	eml     *os.File // written under a temporary name, renamed when the subject is known
+	emlPath string
+	mbox    io.WriteCloser
+	fail    func(error)
+}
+
+// newMessageSink starts a message of session id.
+func (o *Messages) newMessageSink(id int64, cs smtpdecode.ContentStart, fail func(error)) io.Writer {
+	s := &messageSink{start: cs, session: id, dir: o.Dir, fail: fail}
+	mo := o.Options
+	if o.Dir != nil {
+		mo.Part = s.attachment
+	}
+	s.parser = message.NewParser(mo)
+	if o.Dir != nil {
+		f, path, err := o.Dir.Create(".eml.part", s.prefix())
+		if err != nil {
+			fail(err)
+		} else {
+			s.eml, s.emlPath = f, path
+		}
+	}
+	if o.Mbox != nil {
+		s.mbox = o.Mbox.Begin(cs.MailFrom, cs.Time)
+	}
+	return s
+}
+
+// prefix names a message's files: its session and transaction.
+func (s *messageSink) prefix() string {
+	return fmt.Sprintf("s%d-t%d", s.session, s.start.Transaction)
+}
+
+// attachment opens the file an attachment is written to as it streams.
+func (s *messageSink) attachment(p *message.Part) io.WriteCloser {
+	if !p.Attachment {
+		return nil
+	}
+	name := p.Filename
+	if name == "" {
+		name = "part" + p.Path
+	}
+	f, _, err := s.dir.Create("", s.prefix()+"-att"+p.Path, name)
+	if err != nil {
+		s.fail(err)
+		return nil
+	}
+	return f
+}
+
+func (s *messageSink) Write(p []byte) (int, error) {
+	s.parser.Write(p)
+	if s.eml != nil {
+		if _, err := s.eml.Write(p); err != nil {
+			s.fail(err)
+			s.eml.Close()
+			os.Remove(s.emlPath)
+			s.eml = nil
+		}
+	}
+	if s.mbox != nil {
+		if _, err := s.mbox.Write(p); err != nil {
+			s.fail(err)
+			s.mbox = nil
+		}
+	}
+	return len(p), nil
+}
+
+// Close ends the message: the parse is kept with it, the .eml file gets its
+// name, the mbox entry is appended.
+func (s *messageSink) Close() error {
+	s.parser.Close()
+	m := s.parser.Message()
+	s.start.Message.Parsed = m
+	if s.eml != nil {
+		err := s.eml.Close()
+		if err == nil {
+			var f *os.File
+			var final string
+			f, final, err = s.dir.Create(".eml", s.prefix(), s.start.MailFrom, m.Header.Subject)
+			if err == nil {
+				f.Close()
+				err = os.Rename(s.emlPath, final)
+			}
+		}
+		if err != nil {
+			s.fail(err)
+			os.Remove(s.emlPath)
+		}
+	}
+	if s.mbox != nil {
+		if err := s.mbox.Close(); err != nil {
+			s.fail(err)
+		}
+	}
+	return nil
+}
+
+// errorList keeps the first extraction errors of a run.
+type errorList struct {
+	errs []error
+	n    int
+}
+
+func (l *errorList) add(err error) {
+	l.n++
+	if len(l.errs) < 5 {
+		l.errs = append(l.errs, err)
+	}
+}
+
+func (l *errorList) err() error {
+	if l.n == 0 {
+		return nil
+	}
+	err := errors.Join(l.errs...)
+	if l.n > len(l.errs) {
+		err = fmt.Errorf("%w (and %d more)", err, l.n-len(l.errs))
+	}
+	return fmt.Errorf("writing messages: %w", err)
+}
