@@ -147,7 +147,8 @@ type Parser struct {
 	w      *walker // owned by the parse goroutine until done is closed
 	size   int64
 	sum    hash.Hash
-	piping bool // the parse still reads what is written
+	piping bool   // the parse still reads what is written
+	batch  []byte // written but not yet handed to the parse goroutine
 	closed bool
 	msg    *Message
 }
@@ -182,11 +183,30 @@ func (p *Parser) Write(b []byte) (int, error) {
 	p.size += int64(len(b))
 	p.sum.Write(b)
 	if p.piping && len(b) > 0 {
-		if _, err := p.pw.Write(b); err != nil {
-			p.piping = false
+		// Hand the parse goroutine whole batches: a hand-over per TCP
+		// segment costs more than the parse itself.
+		if p.batch == nil {
+			p.batch = make([]byte, 0, batchSize)
+		}
+		p.batch = append(p.batch, b...)
+		if len(p.batch) >= batchSize {
+			p.flush()
 		}
 	}
 	return len(b), nil
+}
+
+// batchSize is how many bytes Write gathers before handing them over.
+const batchSize = 32 << 10
+
+// flush hands the gathered bytes to the parse goroutine.
+func (p *Parser) flush() {
+	if len(p.batch) > 0 && p.piping {
+		if _, err := p.pw.Write(p.batch); err != nil {
+			p.piping = false
+		}
+	}
+	p.batch = p.batch[:0]
 }
 
 // Close ends the message (also when it was cut short) and completes Message. It must be called
@@ -196,6 +216,7 @@ func (p *Parser) Close() error {
 		return nil
 	}
 	p.closed = true
+	p.flush()
 	p.pw.Close()
 	<-p.done
 	m := p.w.finish()
