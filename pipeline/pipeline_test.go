@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/smtpscope/smtpscope/capture"
+	"github.com/smtpscope/smtpscope/extract"
 	"github.com/smtpscope/smtpscope/internal/pcapgen"
 	"github.com/smtpscope/smtpscope/pipeline"
 	"github.com/smtpscope/smtpscope/report"
@@ -208,4 +209,55 @@ func Example() {
 	// Output:
 	// 1 127.0.0.1 -> 127.0.0.1:25 fin 6 turns
 	// 1 session, 21 packets read, 0 skipped as malformed
+}
+
+// TestLargeMessageStreams: a 24 MB message is parsed, hashed and written to
+// an .eml file while it streams; the heap never holds it.
+func TestLargeMessageStreams(t *testing.T) {
+	conn := pcapgen.NewConn(netip.MustParseAddrPort("10.1.0.1:40000"), netip.MustParseAddrPort("10.0.0.25:25"), time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	conn.Step = 10 * time.Microsecond
+	segs := pcapgen.SMTPSession(conn, rand.New(rand.NewPCG(3, 3)), pcapgen.SMTPOptions{MessageBytes: 24 << 20, Handshake: true})
+	var b bytes.Buffer
+	if err := pcapgen.WritePcap(&b, pcapgen.PcapOptions{LinkType: pcapgen.LinkEthernet}, pcapgen.Packets(pcapgen.Link{Type: pcapgen.LinkEthernet}, segs...)); err != nil {
+		t.Fatal(err)
+	}
+	data := b.Bytes()
+	segs = nil
+	dir, err := extract.NewDir(t.TempDir(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	var base, ms runtime.MemStats
+	runtime.ReadMemStats(&base)
+	r, _ := capture.NewReader(bytes.NewReader(data), "large")
+	done, peakc := make(chan struct{}), make(chan uint64)
+	go func() { // sample the heap while the run goes on
+		var peak uint64
+		for {
+			select {
+			case <-done:
+				peakc <- peak
+				return
+			case <-time.After(5 * time.Millisecond):
+				runtime.ReadMemStats(&ms)
+				peak = max(peak, ms.HeapAlloc)
+			}
+		}
+	}()
+	var bytes int64
+	_, err = pipeline.Run(context.Background(), r, pipeline.Options{Messages: pipeline.Messages{Parse: true, Dir: dir}},
+		func(s *smtpdecode.Session) {
+			for _, tx := range s.Transactions {
+				bytes = tx.MessageBytes
+			}
+		})
+	close(done)
+	peak := <-peakc
+	if err != nil || bytes < 24_000_000 {
+		t.Fatalf("err %v, message of %d bytes", err, bytes)
+	}
+	if grown := int64(peak) - int64(base.HeapAlloc); grown > 16<<20 {
+		t.Errorf("heap grew by %d MB for a %d MB message", grown>>20, bytes>>20)
+	}
 }

@@ -127,7 +127,8 @@ func TestExtract(t *testing.T) {
 	for _, name := range cases(t) {
 		t.Run(name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out")
-			_, stderr, code := runCLI(t, nil, "-r", input(name), "--extract", out, "--mbox", filepath.Join(t.TempDir(), "all.mbox"))
+			mbox := filepath.Join(t.TempDir(), "all.mbox")
+			_, stderr, code := runCLI(t, nil, "-r", input(name), "--extract", out, "--mbox", mbox)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
@@ -171,6 +172,18 @@ func TestExtract(t *testing.T) {
 			}
 			if len(emls) != 1 {
 				t.Fatalf(".eml files %q, want 1", emls)
+			}
+			// The mbox holds the same message, mboxrd-quoted, LF line ends.
+			mb, err := os.ReadFile(mbox)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := strings.ReplaceAll(string(files[emls[0]]), "\r\n", "\n")
+			if !strings.HasPrefix(string(mb), "From alice@smtpscope.test ") || !strings.Contains(string(mb), strings.SplitN(want, "\n", 2)[0]+"\n") {
+				t.Errorf("mbox does not hold the message:\n%.300s", mb)
+			}
+			if st, _ := os.Stat(mbox); st.Mode().Perm() != 0o600 {
+				t.Errorf("mbox mode %v", st.Mode().Perm())
 			}
 			if want, err := os.ReadFile(filepath.Join("../../testdata", name, "message.eml")); err == nil && !bytes.Equal(files[emls[0]], want) {
 				t.Errorf("%s differs from testdata/%s/message.eml", emls[0], name)
