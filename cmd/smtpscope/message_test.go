@@ -210,3 +210,44 @@ func keys(m map[string][]byte) []string {
 	slices.Sort(k)
 	return k
 }
+
+// TestExtractTwice: a second extraction into the same folder numbers its
+// files instead of overwriting; with --force it overwrites them in place.
+func TestExtractTwice(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	count := func() int {
+		entries, err := os.ReadDir(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(entries)
+	}
+	extractTo := func(args ...string) {
+		if _, stderr, code := runCLI(t, nil, append([]string{"-r", input("mime-attachments"), "--extract", out}, args...)...); code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+	}
+	extractTo()
+	first := count()
+	if first != 3 {
+		t.Fatalf("%d files, want the .eml and 2 attachments", first)
+	}
+	// Spoil a file: without --force it must survive untouched.
+	entries, _ := os.ReadDir(out)
+	victim := filepath.Join(out, entries[0].Name())
+	os.WriteFile(victim, []byte("keep me"), 0o600)
+	extractTo()
+	if n := count(); n != 2*first {
+		t.Errorf("%d files after a second run, want %d", n, 2*first)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "keep me" {
+		t.Error("an existing file was overwritten without --force")
+	}
+	extractTo("--force")
+	if n := count(); n != 2*first {
+		t.Errorf("%d files after --force, want %d (overwritten in place)", n, 2*first)
+	}
+	if b, _ := os.ReadFile(victim); string(b) == "keep me" {
+		t.Error("--force did not overwrite")
+	}
+}
