@@ -182,7 +182,7 @@ var cases = []testCase{
 	{name: "mixed", msg: mixedMsg, check: func(t *testing.T, m *Message, ex *extracted) {
 		h := m.Header
 		eq(t, "From", h.From, []string{"Jörg Müller <joerg@example.org>"})
-		eq(t, "To", h.To, []string{"Doe, Jane <jane@example.com>", "Bob Smith <bob@example.com>"})
+		eq(t, "To", h.To, []string{`"Doe, Jane" <jane@example.com>`, "Bob Smith <bob@example.com>"})
 		eq(t, "Cc", h.Cc, []string{"carol@example.com"})
 		eqs(t, "Subject", h.Subject, "Quarterly report – café")
 		eqs(t, "UserAgent", h.UserAgent, "Mutt/2.2.12")
@@ -208,7 +208,7 @@ var cases = []testCase{
 		noProblems(t, m)
 	}},
 	{name: "alternative", msg: alternativeMsg, check: func(t *testing.T, m *Message, ex *extracted) {
-		eq(t, "From", m.Header.From, []string{"Müller, Jörg <joerg@example.org>"})
+		eq(t, "From", m.Header.From, []string{`"Müller, Jörg" <joerg@example.org>`})
 		paths(t, m, "1", "1.1", "1.1.1", "1.1.2", "1.2")
 		checkPart(t, m.Parts[2], "1.1.1", "text/plain", []byte("Gr\xfc\xdfe aus K\xf6ln"))
 		checkPart(t, m.Parts[3], "1.1.2", "text/html", []byte("<p>Hallo <b>Welt</b> &amp; Grüße</p>"))
@@ -561,7 +561,7 @@ not a message
 Sender: <@route.example,@r2.example:real@example.com>
 Bcc: Team: x@example.com, "Y" <y@example.com>;, not an address, <>, broken <unclosed@example.com`, "x\n"),
 		check: func(t *testing.T, m *Message, ex *extracted) {
-			eq(t, "Reply-To", m.Header.ReplyTo, []string{`Quoted "Name" <q@example.com>`, "Grüße <g@example.com>"})
+			eq(t, "Reply-To", m.Header.ReplyTo, []string{`"Quoted \"Name\"" <q@example.com>`, "Grüße <g@example.com>"})
 			eq(t, "Sender", m.Header.Sender, []string{"real@example.com"})
 			eq(t, "Bcc", m.Header.Bcc, []string{"x@example.com", "Y <y@example.com>", "not an address", "<>", "broken <unclosed@example.com"})
 			if len(m.Problems) != 2 {

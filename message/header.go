@@ -314,6 +314,11 @@ func formatAddress(name, addr string) string {
 		}
 		return addr
 	}
+	if strings.ContainsAny(name, "()<>[]:;@\\,.\"") {
+		// Quoted as RFC 5322 says, so a name cannot pass for an address
+		// ("CEO <ceo@corp.example>, Bob" <attacker@evil.test>).
+		name = `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(name) + `"`
+	}
 	return name + " <" + addr + ">"
 }
 

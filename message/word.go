@@ -272,8 +272,14 @@ func lookupCharset(name string) encoding.Encoding {
 	return enc
 }
 
+// maxValueProblems is how many problems one header value reports.
+const maxValueProblems = 8
+
 // appendOnce appends s to list unless it is already there.
 func appendOnce(list []string, s string) []string {
+	if len(list) >= maxValueProblems {
+		return list // a hostile value's thousand words cost one look each, not a thousand
+	}
 	for _, x := range list {
 		if x == s {
 			return list

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 
 	"github.com/smtpscope/smtpscope/extract"
 	"github.com/smtpscope/smtpscope/message"
@@ -39,11 +40,35 @@ type messageSink struct {
 	emlPath string
 	mbox    io.WriteCloser
 	fail    func(error)
+	gate    *gate
 }
 
-// newMessageSink starts a message of session id.
-func (o *Messages) newMessageSink(id int64, cs smtpdecode.ContentStart, fail func(error)) io.Writer {
-	s := &messageSink{start: cs, session: id, dir: o.Dir, fail: fail}
+// Caps on the messages in progress at once (sessions interleave: each open
+// message holds a parser, and with extraction up to three open files).
+const (
+	maxOpenParsers = 1024
+	maxOpenWritten = 256
+)
+
+// gate counts the messages in progress in one run.
+type gate struct{ open int }
+
+// newMessageSink starts a message of session id; past the caps the message
+// is neither parsed nor written, and when it was to be written that is
+// reported.
+func (o *Messages) newMessageSink(g *gate, id int64, cs smtpdecode.ContentStart, fail func(error)) io.Writer {
+	limit := maxOpenParsers
+	if o.Dir != nil || o.Mbox != nil {
+		limit = maxOpenWritten
+	}
+	if g.open >= limit {
+		if o.Dir != nil || o.Mbox != nil {
+			fail(fmt.Errorf("message %d of session %d not written: more than %d messages were in progress at once", cs.Transaction, id, limit))
+		}
+		return io.Discard
+	}
+	g.open++
+	s := &messageSink{start: cs, session: id, dir: o.Dir, fail: fail, gate: g}
 	mo := o.Options
 	if o.Dir != nil {
 		mo.Part = s.attachment
@@ -107,6 +132,7 @@ func (s *messageSink) Write(p []byte) (int, error) {
 // Close ends the message: the parse is kept with it, the .eml file gets its
 // name, the mbox entry is appended.
 func (s *messageSink) Close() error {
+	s.gate.open--
 	s.parser.Close()
 	m := s.parser.Message()
 	s.start.Message.Parsed = m
@@ -134,13 +160,17 @@ func (s *messageSink) Close() error {
 	return nil
 }
 
-// errorList keeps the first extraction errors of a run.
+// errorList keeps the first extraction errors of a run. Attachments fail
+// on their parser's goroutine, so it is locked.
 type errorList struct {
+	mu   sync.Mutex
 	errs []error
 	n    int
 }
 
 func (l *errorList) add(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.n++
 	if len(l.errs) < 5 {
 		l.errs = append(l.errs, err)
@@ -148,6 +178,8 @@ func (l *errorList) add(err error) {
 }
 
 func (l *errorList) err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if l.n == 0 {
 		return nil
 	}

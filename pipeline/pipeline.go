@@ -56,11 +56,12 @@ func Run(ctx context.Context, src *capture.Reader, o Options, emit func(*smtpdec
 		ro.Detect = detect
 	}
 	var failures errorList
+	var open gate
 	newHandler := func(c reassembly.Conn) reassembly.Handler {
 		do := o.Decoder
 		if o.Messages.wanted() {
 			do.Content = func(cs smtpdecode.ContentStart) io.Writer {
-				return o.Messages.newMessageSink(c.ID, cs, failures.add)
+				return o.Messages.newMessageSink(&open, c.ID, cs, failures.add)
 			}
 		}
 		return &conn{

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -259,5 +260,45 @@ func TestLargeMessageStreams(t *testing.T) {
 	}
 	if grown := int64(peak) - int64(base.HeapAlloc); grown > 16<<20 {
 		t.Errorf("heap grew by %d MB for a %d MB message", grown>>20, bytes>>20)
+	}
+}
+
+// TestOpenMessagesCapped: 300 sessions all in the middle of DATA at once.
+// Past 256 messages in progress, further ones are not written (and that is
+// reported), so extraction never runs out of file handles.
+func TestOpenMessagesCapped(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var first, second []pcapgen.Segment
+	for i := range 300 {
+		c := pcapgen.NewConn(netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 2, byte(i >> 8), byte(i)}), 40000), netip.MustParseAddrPort("10.0.0.25:25"), t0.Add(time.Duration(i)*time.Millisecond))
+		first = append(first, c.Handshake()...)
+		for _, s := range []struct {
+			client bool
+			text   string
+		}{
+			{false, "220 mx\r\n"}, {true, "HELO c\r\n"}, {false, "250 mx\r\n"},
+			{true, "MAIL FROM:<a@b.c>\r\n"}, {false, "250 ok\r\n"}, {true, "RCPT TO:<d@e.f>\r\n"}, {false, "250 ok\r\n"},
+			{true, "DATA\r\n"}, {false, "354 go\r\n"}, {true, "Subject: hi\r\n\r\n"},
+		} {
+			if s.client {
+				first = append(first, c.FromClient([]byte(s.text)))
+			} else {
+				first = append(first, c.FromServer([]byte(s.text)))
+			}
+		}
+		c.Now = t0.Add(time.Second + time.Duration(i)*time.Millisecond)
+		second = append(second, c.FromClient([]byte("body\r\n.\r\n")), c.FromServer([]byte("250 queued\r\n")), c.ClientFIN(), c.ServerFIN())
+	}
+	var b bytes.Buffer
+	link := pcapgen.Link{Type: pcapgen.LinkEthernet}
+	pcapgen.WritePcap(&b, pcapgen.PcapOptions{LinkType: pcapgen.LinkEthernet}, pcapgen.Packets(link, append(first, second...)...))
+	dir, _ := extract.NewDir(t.TempDir(), false)
+	r, _ := capture.NewReader(bytes.NewReader(b.Bytes()), "many")
+	st, err := pipeline.Run(context.Background(), r, pipeline.Options{Messages: pipeline.Messages{Parse: true, Dir: dir}}, func(*smtpdecode.Session) {})
+	if err != nil || st.Sessions != 300 {
+		t.Fatalf("err %v, %d sessions", err, st.Sessions)
+	}
+	if st.Messages == nil || !strings.Contains(st.Messages.Error(), "more than 256 messages were in progress at once (and 39 more)") {
+		t.Errorf("messages error: %v", st.Messages)
 	}
 }

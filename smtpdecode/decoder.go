@@ -821,6 +821,9 @@ func (d *Decoder) keep(m *Message, p []byte) {
 func (d *Decoder) startContent(m *Message) {
 	d.endContent()
 	c := ContentStart{Message: m, Time: m.Start}
+	if c.Time.IsZero() {
+		c.Time = d.s.End // DATA's content starts with its next byte: the 354 is the latest news
+	}
 	if t := d.tx(); t != nil {
 		t.Message = m
 		c.Transaction, c.MailFrom = d.st.tx+1, t.MailFrom

@@ -41,6 +41,7 @@ func main() {
 }
 
 const usageHead = `Usage: smtpscope -r FILE [options]
+       smtpscope replay -r FILE [--session N] [options]   (see smtpscope replay --help)
 
 Reads a packet capture (pcap or pcapng, either optionally gzip-compressed;
 "-" reads standard input) and prints every SMTP session in it as a
@@ -124,12 +125,12 @@ func parseArgs(args []string, stderr io.Writer) (*config, int) {
 	}
 	c.ports = append(c.ports, pipeline.DefaultPorts...)
 	for _, p := range ports {
-		n, err := strconv.ParseUint(strings.TrimSpace(p), 10, 16)
-		if err != nil || n == 0 {
-			fmt.Fprintf(stderr, "smtpscope: --port %q: not a TCP port number\n", p)
+		n, err := parsePort(p)
+		if err != nil {
+			fmt.Fprintf(stderr, "smtpscope: %v\n", err)
 			return nil, exitBadInput
 		}
-		c.ports = append(c.ports, uint16(n))
+		c.ports = append(c.ports, n)
 	}
 	switch c.color {
 	case "auto", "always", "never":
@@ -156,6 +157,15 @@ func parseArgs(args []string, stderr io.Writer) (*config, int) {
 	}
 	c.opts.Messages.Parse = true
 	return &c, exitOK
+}
+
+// parsePort reads a --port value.
+func parsePort(p string) (uint16, error) {
+	n, err := strconv.ParseUint(strings.TrimSpace(p), 10, 16)
+	if err != nil || n == 0 {
+		return 0, fmt.Errorf("--port %q: not a TCP port number", p)
+	}
+	return uint16(n), nil
 }
 
 // dataShown is how much of each message --data shows.
@@ -217,13 +227,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return exitFailure
 		}
 	}
+	var mbox *extract.Mbox
 	if c.mbox != "" {
-		mbox, err := extract.OpenMbox(c.mbox)
-		if err != nil {
+		if mbox, err = extract.OpenMbox(c.mbox); err != nil {
 			fmt.Fprintf(stderr, "smtpscope: --mbox: %v\n", err)
 			return exitFailure
 		}
-		defer mbox.Close()
 		c.opts.Messages.Mbox = mbox
 	}
 	ctx, stop := context.WithCancel(ctx)
@@ -240,10 +249,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "smtpscope: writing output: %v\n", werr)
 		return exitFailure
 	}
-	if st.Messages != nil {
-		fmt.Fprintf(stderr, "smtpscope: %v\n", st.Messages)
-		return exitFailure
-	}
 	summary := st.String()
 	if st.Sessions == 0 {
 		summary = fmt.Sprintf("no SMTP sessions in %s (%d packets read, %d skipped as malformed)", c.read, st.Packets, st.Malformed)
@@ -256,7 +261,18 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	} else if st.Sessions == 0 {
 		fmt.Fprintln(stderr, "smtpscope: "+summary)
 	}
+	// Messages that could not be written out are reported, but the
+	// capture's own fault (or an interrupt) decides the exit status first.
+	merr := st.Messages
+	if mbox != nil {
+		merr = errors.Join(merr, mbox.Close())
+	}
+	if merr != nil {
+		fmt.Fprintf(stderr, "smtpscope: %v\n", merr)
+	}
 	switch {
+	case rerr == nil && merr != nil:
+		return exitFailure
 	case rerr == nil:
 		return exitOK
 	case errors.Is(rerr, context.Canceled):
