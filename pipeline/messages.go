@@ -102,12 +102,44 @@ func (s *messageSink) attachment(p *message.Part) io.WriteCloser {
 	if name == "" {
 		name = "part" + p.Path
 	}
-	f, _, err := s.dir.Create("", s.prefix()+"-att"+p.Path, name)
+	f, path, err := s.dir.Create("", s.prefix()+"-att"+p.Path, name)
 	if err != nil {
 		s.fail(err)
 		return nil
 	}
-	return f
+	return &attachmentFile{f: f, path: path, fail: s.fail}
+}
+
+// attachmentFile is an attachment being written. A file that could not be
+// written whole is removed, and the failure reported.
+type attachmentFile struct {
+	f    *os.File
+	path string
+	fail func(error)
+	err  error
+}
+
+func (a *attachmentFile) Write(p []byte) (int, error) {
+	if a.err != nil {
+		return 0, a.err
+	}
+	n, err := a.f.Write(p)
+	if err != nil {
+		a.err = err
+		a.fail(err)
+	}
+	return n, err
+}
+
+func (a *attachmentFile) Close() error {
+	err := a.f.Close()
+	if err != nil && a.err == nil {
+		a.fail(err)
+	}
+	if err != nil || a.err != nil {
+		os.Remove(a.path)
+	}
+	return err
 }
 
 func (s *messageSink) Write(p []byte) (int, error) {
