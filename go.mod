@@ -4,6 +4,8 @@ go 1.25.0
 
 require (
 	github.com/emersion/go-message v0.18.2
+	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6
+	github.com/emersion/go-smtp v0.24.0
 	github.com/gopacket/gopacket v1.7.7
 	github.com/spf13/pflag v1.0.10
 	golang.org/x/crypto v0.55.0

@@ -193,6 +193,9 @@ type sessionWriter interface {
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "replay" {
+		return runReplay(ctx, args[1:], stdin, stdout, stderr)
+	}
 	c, code := parseArgs(args, stderr)
 	if c == nil {
 		return code
