@@ -208,4 +208,3 @@ func plural(n int, one, more string) string {
 	}
 	return more
 }
-
