@@ -136,17 +136,7 @@ func (d *Decoder) onCommand(c *Command, idx, owed int, line []byte, n int) {
 			d.flag(AnomalyMailBeforeHelo, FromClient, idx, c.Time, "MAIL before HELO/EHLO")
 		}
 		t := Transaction{Command: idx}
-		addr, params, problems, ok := ParsePath(c.Arg, "FROM")
-		if !whole {
-			ok, problems = true, nil
-		}
-		if !ok {
-			d.flag(AnomalyMalformedAddress, FromClient, idx, c.Time, "MAIL without FROM:")
-		}
-		for _, p := range problems {
-			d.flag(AnomalyMalformedAddress, FromClient, idx, c.Time, "MAIL FROM: %s", p)
-		}
-		t.MailFrom, t.MailParams = addr, params
+		t.MailFrom, t.MailParams = d.path(c, idx, "FROM", whole)
 		if len(s.Transactions) < maxTransactions {
 			s.Transactions = append(s.Transactions, t)
 			d.st.tx = len(s.Transactions) - 1
@@ -154,16 +144,7 @@ func (d *Decoder) onCommand(c *Command, idx, owed int, line []byte, n int) {
 			s.DroppedTransactions++
 		}
 	case "RCPT":
-		addr, params, problems, ok := ParsePath(c.Arg, "TO")
-		if !whole {
-			ok, problems = true, nil
-		}
-		if !ok {
-			d.flag(AnomalyMalformedAddress, FromClient, idx, c.Time, "RCPT without TO:")
-		}
-		for _, p := range problems {
-			d.flag(AnomalyMalformedAddress, FromClient, idx, c.Time, "RCPT TO: %s", p)
-		}
+		addr, params := d.path(c, idx, "TO", whole)
 		if t := d.tx(); t != nil && len(t.Rcpts) < maxRecipients && d.st.rcpts < d.opts.MaxCommands {
 			d.st.rcpts++
 			t.Rcpts = append(t.Rcpts, Recipient{Address: addr, Params: params})
@@ -183,6 +164,22 @@ func (d *Decoder) onCommand(c *Command, idx, owed int, line []byte, n int) {
 		d.endTx(OutcomeAborted)
 		d.st.quit = true
 	}
+}
+
+// path parses the path of MAIL (keyword FROM) or RCPT (TO) and flags what
+// is malformed in it, unless the line was cut (not whole).
+func (d *Decoder) path(c *Command, idx int, keyword string, whole bool) (string, []Param) {
+	addr, params, problems, ok := ParsePath(c.Arg, keyword)
+	if !whole {
+		return addr, params
+	}
+	if !ok {
+		d.flag(AnomalyMalformedAddress, FromClient, idx, c.Time, "%s without %s:", c.Verb, keyword)
+	}
+	for _, p := range problems {
+		d.flag(AnomalyMalformedAddress, FromClient, idx, c.Time, "%s %s: %s", c.Verb, keyword, p)
+	}
+	return addr, params
 }
 
 // onReply updates the session for a reply to the pending turn p.
