@@ -124,7 +124,8 @@ func TestGenerateDeterministic(t *testing.T) {
 	for _, c := range recordedCaptures(t) {
 		for _, fx := range []bool{false, true} {
 			o := Options{Capture: c.path, Fixture: fx}
-			if generate(t, c.s, o) != generate(t, c.s, o) {
+			first, second := generate(t, c.s, o), generate(t, c.s, o)
+			if first != second {
 				t.Errorf("%s: two runs differ", c.name)
 			}
 		}

@@ -47,15 +47,6 @@ func wantTxs(t *testing.T, s *Session, want ...string) {
 	}
 }
 
-func hasAnomaly(s *Session, id AnomalyID) bool {
-	for _, a := range s.Anomalies {
-		if a.ID == id {
-			return true
-		}
-	}
-	return false
-}
-
 var txStart = greet("PIPELINING", "SIZE 10240000", "8BITMIME", "CHUNKING")
 
 func TestTransactionAccepted(t *testing.T) {
