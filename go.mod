@@ -9,11 +9,8 @@ require (
 	github.com/gopacket/gopacket v1.7.7
 	github.com/spf13/pflag v1.0.10
 	golang.org/x/crypto v0.55.0
+	golang.org/x/net v0.57.0
+	golang.org/x/sys v0.47.0
 	golang.org/x/term v0.45.0
 	golang.org/x/text v0.41.0
-)
-
-require (
-	golang.org/x/net v0.57.0 // indirect
-	golang.org/x/sys v0.47.0 // indirect
 )
