@@ -1,3 +1,5 @@
+//go:build linux && !libpcap
+
 package capture
 
 import (
@@ -12,24 +14,6 @@ import (
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
-
-// LiveOptions choose what a live capture reads.
-type LiveOptions struct {
-	// Interface is the network interface to read, or "any" for all of them.
-	Interface string
-	// Snaplen is how many bytes of each packet are kept; default 262144.
-	Snaplen int
-	// Promiscuous also reads packets not addressed to this host (not with
-	// "any").
-	Promiscuous bool
-	// Ports, when set, makes the kernel pass only TCP segments from or to
-	// these ports (and IPv4 fragments, whose ports cannot be seen), so
-	// unrelated traffic never reaches user space. Empty: all IP packets.
-	Ports []uint16
-}
-
-// ErrClosed is returned by Live.Next after Close.
-var ErrClosed = errors.New("capture: live capture closed")
 
 // Live reads packets from a network interface through a Linux AF_PACKET
 // socket, in the default pure-Go build. Packets come without their link
@@ -51,6 +35,10 @@ const pollInterval = 200 * time.Millisecond
 // a missing interface lists the ones there are; a refused socket explains
 // the privileges needed.
 func OpenLive(o LiveOptions) (*Live, error) {
+	if o.Filter != "" {
+		return nil, fmt.Errorf("capture: filter expression %q: filter expressions need a build with -tags libpcap "+
+			"(cgo and libpcap); this pure-Go build filters only by port", o.Filter)
+	}
 	if o.Snaplen <= 0 {
 		o.Snaplen = 262144
 	}
@@ -259,6 +247,20 @@ func attachFilter(fd int, prog []bpf.RawInstruction) error {
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// Interfaces lists the names OpenLive accepts: "any" and every network
+// interface of this host.
+func Interfaces() ([]string, error) {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return nil, fmt.Errorf("capture: listing interfaces: %w", err)
+	}
+	names := []string{"any"}
+	for _, ifi := range ifs {
+		names = append(names, ifi.Name)
+	}
+	return names, nil
+}
 
 // interfaceNames lists the interfaces for an error message.
 func interfaceNames() string {

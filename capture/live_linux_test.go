@@ -1,3 +1,5 @@
+//go:build linux && !libpcap
+
 package capture
 
 import (

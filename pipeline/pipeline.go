@@ -27,6 +27,13 @@ type Options struct {
 	Reassembly reassembly.Options
 	Decoder    smtpdecode.Options
 	Messages   Messages // what is done with the messages
+
+	// For output that follows a live capture: OnOpen is called when a
+	// session begins (its ID, addresses and start are set), OnEvent as each
+	// of its turns completes, Packet with every packet read (to save them).
+	OnOpen  func(*smtpdecode.Session)
+	OnEvent func(*smtpdecode.Session, smtpdecode.Event)
+	Packet  func(capture.Packet)
 }
 
 // Stats count what a run read.
@@ -40,11 +47,17 @@ type Stats struct {
 	Messages error
 }
 
+// Source hands out captured packets: a capture file (*capture.Reader) or a
+// live capture (*capture.Live). io.EOF or capture.ErrClosed end it.
+type Source interface {
+	Next() (capture.Packet, error)
+}
+
 // Run reads packets from src until it ends, ctx is done or the capture is
 // found broken, and calls emit with each session when its connection ends,
 // in a deterministic order. Sessions still open when Run stops are flushed
 // and emitted before it returns, also when it returns an error.
-func Run(ctx context.Context, src *capture.Reader, o Options, emit func(*smtpdecode.Session)) (Stats, error) {
+func Run(ctx context.Context, src Source, o Options, emit func(*smtpdecode.Session)) (Stats, error) {
 	var st Stats
 	ro := o.Reassembly
 	ro.Ports = o.Ports
@@ -59,14 +72,21 @@ func Run(ctx context.Context, src *capture.Reader, o Options, emit func(*smtpdec
 	var open gate
 	newHandler := func(c reassembly.Conn) reassembly.Handler {
 		do := o.Decoder
+		do.OnEvent = o.OnEvent
 		if o.Messages.wanted() {
 			do.Content = func(cs smtpdecode.ContentStart) io.Writer {
 				return o.Messages.newMessageSink(&open, c.ID, cs, failures.add)
 			}
 		}
+		dec := smtpdecode.New(smtpdecode.Conn{Client: c.Client, Server: c.Server, Start: c.Start}, do)
+		if o.OnOpen != nil {
+			s := dec.Session()
+			s.ID, s.Sides = c.ID, c.Sides.String()
+			o.OnOpen(s)
+		}
 		return &conn{
 			conn: c,
-			dec:  smtpdecode.New(smtpdecode.Conn{Client: c.Client, Server: c.Server, Start: c.Start}, do),
+			dec:  dec,
 			emit: func(s *smtpdecode.Session) {
 				st.Sessions++
 				emit(s)
@@ -82,10 +102,16 @@ func Run(ctx context.Context, src *capture.Reader, o Options, emit func(*smtpdec
 		}
 		p, rerr := src.Next()
 		if rerr != nil {
-			if !errors.Is(rerr, io.EOF) {
+			switch {
+			case ctx.Err() != nil:
+				err = ctx.Err()
+			case !errors.Is(rerr, io.EOF) && !errors.Is(rerr, capture.ErrClosed):
 				err = rerr
 			}
 			break
+		}
+		if o.Packet != nil {
+			o.Packet(p)
 		}
 		a.Packet(p.LinkType, p.Data, p.Time)
 	}

@@ -22,7 +22,7 @@ func parsedMessage(m *smtpdecode.Message) *message.Message {
 func (t *Text) message(pm *message.Message) {
 	h := &pm.Header
 	line := func(format string, args ...any) {
-		fmt.Fprintf(t.w, "  %11s %9s  M| %s\n", "", "", fmt.Sprintf(format, args...))
+		fmt.Fprintf(t.w, "%s  %11s %9s  M| %s\n", t.prefix, "", "", fmt.Sprintf(format, args...))
 	}
 	field := func(name string, v string) {
 		if v != "" {

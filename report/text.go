@@ -29,8 +29,10 @@ type Options struct {
 
 // Text writes sessions as C:/S: conversations.
 type Text struct {
-	w *bufio.Writer
-	o Options
+	w      *bufio.Writer
+	o      Options
+	prefix string // put before each conversation line (the session, when sessions interleave)
+	live   bool   // lines are written as turns complete: no reply can be known missing yet
 }
 
 // NewText returns a Text writer on w.
@@ -177,7 +179,7 @@ func side(d smtpdecode.Direction) string {
 }
 
 func (t *Text) line(rel, lat, dir, text string) {
-	fmt.Fprintf(t.w, "  %11s %9s  %s: %s\n", rel, lat, dir, text)
+	fmt.Fprintf(t.w, "%s  %11s %9s  %s: %s\n", t.prefix, rel, lat, dir, text)
 }
 
 func (t *Text) anomaly(a *smtpdecode.Anomaly) {
@@ -185,7 +187,7 @@ func (t *Text) anomaly(a *smtpdecode.Anomaly) {
 	if a.Count > 1 {
 		text += fmt.Sprintf(" (%d times)", a.Count)
 	}
-	fmt.Fprintf(t.w, "  %11s %9s  %s\n", "", "", t.paint(red, text))
+	fmt.Fprintf(t.w, "%s  %11s %9s  %s\n", t.prefix, "", "", t.paint(red, text))
 }
 
 func (t *Text) reply(rel, lat string, r *smtpdecode.Reply) {
@@ -249,7 +251,7 @@ func (t *Text) command(rel string, c *smtpdecode.Command) {
 		text += ">"
 	default:
 		text = Printable(MaskedLine(c, t.o.ShowSecrets))
-		if m := c.Message; m != nil {
+		if m := c.Message; m != nil && !t.live {
 			text += fmt.Sprintf("  <chunk: %d bytes", m.Bytes)
 			if m.Missing > 0 {
 				text += fmt.Sprintf(", %d lost", m.Missing)
@@ -269,7 +271,7 @@ func (t *Text) command(rel string, c *smtpdecode.Command) {
 	switch {
 	case c.LostReply:
 		text += "  <reply lost in a gap>"
-	case c.Reply == nil && (c.Kind != smtpdecode.KindMessage || c.Message.Terminated):
+	case c.Reply == nil && !t.live && (c.Kind != smtpdecode.KindMessage || c.Message.Terminated):
 		text += "  <no reply>"
 	}
 	t.line(rel, "", "C", text)
@@ -289,11 +291,11 @@ func (t *Text) content(m *smtpdecode.Message) {
 		if found {
 			line = append(line, '\n')
 		}
-		fmt.Fprintf(t.w, "  %11s %9s  C| %s\n", "", "", Printable(string(bytes.TrimSuffix(bytes.TrimSuffix(line, []byte{'\n'}), []byte{'\r'}))))
+		fmt.Fprintf(t.w, "%s  %11s %9s  C| %s\n", t.prefix, "", "", Printable(string(bytes.TrimSuffix(bytes.TrimSuffix(line, []byte{'\n'}), []byte{'\r'}))))
 		data = rest
 	}
 	if more := m.Bytes - int64(len(m.Data)); more > 0 {
-		fmt.Fprintf(t.w, "  %11s %9s  C| %s\n", "", "", t.paint(dim, fmt.Sprintf("<%d more bytes not shown>", more)))
+		fmt.Fprintf(t.w, "%s  %11s %9s  C| %s\n", t.prefix, "", "", t.paint(dim, fmt.Sprintf("<%d more bytes not shown>", more)))
 	}
 }
 

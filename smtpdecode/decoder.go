@@ -39,6 +39,10 @@ type Options struct {
 	// MaxData).
 	Content func(c ContentStart) io.Writer
 
+	// OnEvent, when set, is called as each part of the conversation
+	// completes, for output that follows a live capture turn by turn.
+	OnEvent func(s *Session, e Event)
+
 	// MaxText is how many bytes of command and reply text a session keeps
 	// in full; past it each further line keeps its first 64 bytes. Default
 	// 1 MiB.
@@ -191,6 +195,9 @@ func (d *Decoder) Feed(dir Direction, p []byte, ts time.Time) {
 func (d *Decoder) Gap(dir Direction, n int, ts time.Time) {
 	if ts.After(d.s.End) {
 		d.s.End = ts
+	}
+	if d.opts.OnEvent != nil {
+		d.event(Event{Kind: EventGap, Index: -1, Gap: &Gap{Time: ts, Dir: dir, Bytes: n}})
 	}
 	if len(d.s.Gaps) < maxGaps {
 		d.s.Gaps = append(d.s.Gaps, Gap{Time: ts, Dir: dir, Bytes: n})
@@ -650,7 +657,13 @@ func (d *Decoder) add(c Command) int {
 		return -1
 	}
 	d.s.Commands = append(d.s.Commands, c)
-	return len(d.s.Commands) - 1
+	idx := len(d.s.Commands) - 1
+	if c.Kind == KindUnmatched {
+		d.event(Event{Kind: EventReply, Index: idx, Reply: c.Reply})
+	} else {
+		d.event(Event{Kind: EventTurn, Index: idx})
+	}
+	return idx
 }
 
 // maxReplyLines is how many lines of one reply are kept; the rest of a
@@ -689,6 +702,7 @@ func (d *Decoder) endReply() {
 	d.noHold = false
 	if d.isGreeting(r) {
 		d.s.Greeting = r
+		d.event(Event{Kind: EventReply, Index: -1, Reply: r, Greeting: true})
 		if len(d.s.Commands) > 0 {
 			d.flag(AnomalyCommandBeforeGreeting, FromClient, 0, d.s.Commands[0].Time, "%s sent before the greeting", turnName(&d.s.Commands[0]))
 		}
@@ -719,6 +733,7 @@ func (d *Decoder) endReply() {
 		d.s.Commands[p.idx].Reply = r
 	}
 	d.replyAnomalies(r, p.idx)
+	d.event(Event{Kind: EventReply, Index: p.idx, Reply: r})
 	d.onReply(p, r)
 	if p.await == awaitNothing {
 		return
@@ -830,6 +845,35 @@ func (d *Decoder) startContent(m *Message) {
 	}
 	if d.opts.Content != nil {
 		d.content = d.opts.Content(c)
+	}
+}
+
+// EventKind says what completed.
+type EventKind uint8
+
+// Kinds of event.
+const (
+	EventTurn  EventKind = iota // a client turn was recorded: Session.Commands[Index]
+	EventReply                  // a reply completed: Reply, answering Session.Commands[Index] (-1: the greeting, or a turn not kept)
+	EventGap                    // bytes were lost: Gap
+)
+
+// Event is one step of the conversation, as Options.OnEvent sees it.
+type Event struct {
+	Kind     EventKind
+	Index    int
+	Reply    *Reply
+	Greeting bool // the reply is the server's greeting
+	Gap      *Gap
+}
+
+// Session returns the session being decoded, for callers that show it
+// while it goes on; it is complete only once Close returns it.
+func (d *Decoder) Session() *Session { return d.s }
+
+func (d *Decoder) event(e Event) {
+	if d.opts.OnEvent != nil {
+		d.opts.OnEvent(d.s, e)
 	}
 }
 

@@ -63,6 +63,13 @@ Options:
 // config is what the command line asked for.
 type config struct {
 	read        string
+	iface       string
+	listIfaces  bool
+	count       int
+	duration    time.Duration
+	noPromisc   bool
+	snaplen     int
+	write       string
 	json        bool
 	ports       []uint16
 	anyPort     bool
@@ -88,6 +95,13 @@ func parseArgs(args []string, stderr io.Writer) (*config, int) {
 	var perConnMiB, totalMiB int
 	var gapTimeout, idleTimeout time.Duration
 	fs.StringVarP(&c.read, "read", "r", "", "read packets from `FILE` (pcap, pcapng, gzip of either; - for stdin)")
+	fs.StringVarP(&c.iface, "interface", "i", "", "capture live on `IFACE` (\"any\" for all; Linux AF_PACKET, needs root or CAP_NET_RAW)")
+	fs.BoolVarP(&c.listIfaces, "list-interfaces", "D", false, "list the interfaces -i can capture on")
+	fs.IntVarP(&c.count, "count", "c", 0, "with -i: stop after `N` sessions have ended")
+	fs.DurationVar(&c.duration, "duration", 0, "with -i: stop after this long")
+	fs.BoolVarP(&c.noPromisc, "no-promiscuous-mode", "p", false, "with -i: do not put the interface in promiscuous mode")
+	fs.IntVarP(&c.snaplen, "snapshot-length", "s", 262144, "with -i: keep at most `BYTES` of each packet")
+	fs.StringVarP(&c.write, "write", "w", "", "with -i: also save the captured packets to `FILE` (pcapng; pcap when it ends in .pcap)")
 	fs.BoolVar(&c.json, "json", false, "print one JSON object per session, one per line")
 	fs.StringSliceVar(&ports, "port", nil, "also treat TCP `PORT` as SMTP (repeat or comma-separate)")
 	fs.BoolVar(&c.anyPort, "any-port", false, "also find SMTP on any TCP port by its content (a 220 greeting, then HELO/EHLO)")
@@ -114,11 +128,17 @@ func parseArgs(args []string, stderr io.Writer) (*config, int) {
 		fs.Usage()
 		return nil, exitOK
 	}
-	if c.read == "" || fs.NArg() > 0 {
-		if fs.NArg() > 0 {
+	if c.listIfaces {
+		return &c, exitOK
+	}
+	if (c.read == "") == (c.iface == "") || fs.NArg() > 0 {
+		switch {
+		case fs.NArg() > 0:
 			fmt.Fprintf(stderr, "smtpscope: unexpected argument %q\n\n", fs.Arg(0))
-		} else {
-			fmt.Fprint(stderr, "smtpscope: no capture to read: give -r FILE\n\n")
+		case c.read != "":
+			fmt.Fprint(stderr, "smtpscope: give -r FILE or -i IFACE, not both\n\n")
+		default:
+			fmt.Fprint(stderr, "smtpscope: no capture to read: give -r FILE (or -i IFACE to capture live)\n\n")
 		}
 		fs.Usage()
 		return nil, exitBadInput
@@ -199,6 +219,20 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	c, code := parseArgs(args, stderr)
 	if c == nil {
 		return code
+	}
+	if c.listIfaces {
+		names, err := capture.Interfaces()
+		if err != nil {
+			fmt.Fprintf(stderr, "smtpscope: %v\n", err)
+			return exitFailure
+		}
+		for i, n := range names {
+			fmt.Fprintf(stdout, "%d.%s\n", i+1, n)
+		}
+		return exitOK
+	}
+	if c.iface != "" {
+		return runLive(ctx, c, stdout, stderr)
 	}
 	var src *capture.Reader
 	var err error
