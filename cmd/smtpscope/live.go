@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/smtpscope/smtpscope/capture"
@@ -19,7 +20,7 @@ import (
 // happens (or, with --json, each session as it ends), until -c sessions
 // have ended, --duration has passed, or Ctrl-C.
 func runLive(ctx context.Context, c *config, stdout, stderr io.Writer) int {
-	opts := capture.LiveOptions{Interface: c.iface, Snaplen: c.snaplen, Promiscuous: !c.noPromisc}
+	opts := capture.LiveOptions{Interface: c.iface, Snaplen: c.snaplen, Promiscuous: !c.noPromisc, Filter: c.filter}
 	if !c.anyPort {
 		opts.Ports = c.ports // the kernel passes only these; --any-port needs every TCP packet
 	}
@@ -94,7 +95,11 @@ func runLive(ctx context.Context, c *config, stdout, stderr io.Writer) int {
 		emit = func(s *smtpdecode.Session) { check(st.Close(s)) }
 	}
 	ended := 0
-	fmt.Fprintf(stderr, "smtpscope: capturing on %s (ports %s)\n", c.iface, portList(opts.Ports))
+	what := "ports " + portList(opts.Ports)
+	if c.filter != "" {
+		what = "filter " + strconv.Quote(c.filter)
+	}
+	fmt.Fprintf(stderr, "smtpscope: capturing on %s (%s)\n", c.iface, what)
 	st, rerr := pipeline.Run(ctx, live, c.opts, func(s *smtpdecode.Session) {
 		emit(s)
 		if ended++; c.count > 0 && ended >= c.count {

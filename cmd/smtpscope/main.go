@@ -70,6 +70,7 @@ type config struct {
 	noPromisc   bool
 	snaplen     int
 	write       string
+	filter      string // with -i: a tcpdump filter expression from the arguments (libpcap build)
 	json        bool
 	ports       []uint16
 	anyPort     bool
@@ -131,7 +132,10 @@ func parseArgs(args []string, stderr io.Writer) (*config, int) {
 	if c.listIfaces {
 		return &c, exitOK
 	}
-	if (c.read == "") == (c.iface == "") || fs.NArg() > 0 {
+	if c.iface != "" && fs.NArg() > 0 {
+		c.filter = strings.Join(fs.Args(), " ")
+	}
+	if (c.read == "") == (c.iface == "") || (fs.NArg() > 0 && c.iface == "") {
 		switch {
 		case fs.NArg() > 0:
 			fmt.Fprintf(stderr, "smtpscope: unexpected argument %q\n\n", fs.Arg(0))
