@@ -25,6 +25,7 @@ type Live struct {
 	buf      []byte
 	oob      []byte
 	closed   atomic.Bool
+	final    atomic.Pointer[[2]uint64] // counts taken at Close, for Stats after it
 }
 
 // pollInterval bounds how long Next waits before it looks whether Close was
@@ -132,6 +133,9 @@ func (l *Live) Next() (Packet, error) {
 // Stats returns how many packets the kernel passed the filter and how many
 // it dropped for want of room, since the last call.
 func (l *Live) Stats() (received, dropped uint64, err error) {
+	if f := l.final.Load(); f != nil {
+		return f[0], f[1], nil
+	}
 	st, err := unix.GetsockoptTpacketStats(l.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS)
 	if err != nil {
 		return 0, 0, fmt.Errorf("capture: statistics of %s: %w", l.name, err)
@@ -144,6 +148,9 @@ func (l *Live) Stats() (received, dropped uint64, err error) {
 func (l *Live) Close() error {
 	if l.closed.Swap(true) {
 		return nil
+	}
+	if r, d, err := l.Stats(); err == nil {
+		l.final.Store(&[2]uint64{r, d})
 	}
 	time.AfterFunc(2*pollInterval, func() { unix.Close(l.fd) })
 	return nil
