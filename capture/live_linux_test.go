@@ -46,33 +46,11 @@ func TestLiveLoopback(t *testing.T) {
 	}
 	defer live.Close()
 
-	exchange := func(l net.Listener, greeting, command string) {
-		go func() {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Write([]byte(greeting))
-			buf := make([]byte, 64)
-			c.Read(buf)
-			c.Close()
-		}()
-		c, err := net.Dial("tcp", l.Addr().String())
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		buf := make([]byte, 64)
-		c.Read(buf)
-		c.Write([]byte(command))
-		time.Sleep(20 * time.Millisecond)
-		c.Close()
-	}
-	exchange(noise, "220 noise\r\n", "EHLO noise\r\n")
-	exchange(ln, "220 live\r\n", "EHLO x\r\n")
+	loopbackExchange(t, noise, "220 noise\r\n", "EHLO noise\r\n")
+	loopbackExchange(t, ln, "220 live\r\n", "EHLO x\r\n")
 	sawSix := ln6 == nil // no IPv6 on this machine: nothing to see
 	if ln6 != nil {
-		exchange(ln6, "220 six\r\n", "EHLO six\r\n")
+		loopbackExchange(t, ln6, "220 six\r\n", "EHLO six\r\n")
 	}
 
 	var sawGreeting, sawEHLO bool
