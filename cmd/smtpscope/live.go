@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/smtpscope/smtpscope/capture"
-	"github.com/smtpscope/smtpscope/extract"
 	"github.com/smtpscope/smtpscope/pipeline"
 	"github.com/smtpscope/smtpscope/report"
 	"github.com/smtpscope/smtpscope/smtpdecode"
@@ -60,20 +59,9 @@ func runLive(ctx context.Context, c *config, stdout, stderr io.Writer) int {
 			saveErr = save.Write(p)
 		}
 	}
-	if c.extract != "" {
-		if c.opts.Messages.Dir, err = extract.NewDir(c.extract, c.force); err != nil {
-			fmt.Fprintf(stderr, "smtpscope: --extract: %v\n", err)
-			return exitFailure
-		}
-	}
-	if c.mbox != "" {
-		mbox, err := extract.OpenMbox(c.mbox)
-		if err != nil {
-			fmt.Fprintf(stderr, "smtpscope: --mbox: %v\n", err)
-			return exitFailure
-		}
-		defer mbox.Close()
-		c.opts.Messages.Mbox = mbox
+	mbox, ok := messageOutputs(c, stderr)
+	if !ok {
+		return exitFailure
 	}
 
 	ro := report.Options{ShowSecrets: c.showSecrets, Data: c.data, Color: useColor(c.color, stdout, os.Getenv)}
@@ -113,6 +101,10 @@ func runLive(ctx context.Context, c *config, stdout, stderr io.Writer) int {
 	if serr == nil {
 		fmt.Fprintf(stderr, "smtpscope: %d sessions, %d packets received by filter, %d dropped by kernel\n", st.Sessions, received, dropped)
 	}
+	merr := st.Messages
+	if mbox != nil {
+		merr = errors.Join(merr, mbox.Close())
+	}
 	switch {
 	case werr != nil:
 		fmt.Fprintf(stderr, "smtpscope: writing output: %v\n", werr)
@@ -120,8 +112,8 @@ func runLive(ctx context.Context, c *config, stdout, stderr io.Writer) int {
 	case saveErr != nil:
 		fmt.Fprintf(stderr, "smtpscope: -w: %v\n", saveErr)
 		return exitFailure
-	case st.Messages != nil:
-		fmt.Fprintf(stderr, "smtpscope: %v\n", st.Messages)
+	case merr != nil:
+		fmt.Fprintf(stderr, "smtpscope: %v\n", merr)
 		return exitFailure
 	case rerr != nil && !errors.Is(rerr, context.Canceled) && !errors.Is(rerr, context.DeadlineExceeded):
 		fmt.Fprintf(stderr, "smtpscope: %v\n", rerr)

@@ -192,6 +192,26 @@ func parsePort(p string) (uint16, error) {
 	return uint16(n), nil
 }
 
+// messageOutputs opens what --extract and --mbox ask for into
+// c.opts.Messages, and returns the mbox for its caller to close (and check).
+func messageOutputs(c *config, stderr io.Writer) (mbox *extract.Mbox, ok bool) {
+	var err error
+	if c.extract != "" {
+		if c.opts.Messages.Dir, err = extract.NewDir(c.extract, c.force); err != nil {
+			fmt.Fprintf(stderr, "smtpscope: --extract: %v\n", err)
+			return nil, false
+		}
+	}
+	if c.mbox != "" {
+		if mbox, err = extract.OpenMbox(c.mbox); err != nil {
+			fmt.Fprintf(stderr, "smtpscope: --mbox: %v\n", err)
+			return nil, false
+		}
+		c.opts.Messages.Mbox = mbox
+	}
+	return mbox, true
+}
+
 // dataShown is how much of each message --data shows.
 const dataShown = 64 << 10
 
@@ -262,19 +282,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	// Once output cannot be written (a closed pipe: smtpscope -r x | head),
 	// reading the rest of the capture is wasted: stop the pipeline.
-	if c.extract != "" {
-		if c.opts.Messages.Dir, err = extract.NewDir(c.extract, c.force); err != nil {
-			fmt.Fprintf(stderr, "smtpscope: --extract: %v\n", err)
-			return exitFailure
-		}
-	}
-	var mbox *extract.Mbox
-	if c.mbox != "" {
-		if mbox, err = extract.OpenMbox(c.mbox); err != nil {
-			fmt.Fprintf(stderr, "smtpscope: --mbox: %v\n", err)
-			return exitFailure
-		}
-		c.opts.Messages.Mbox = mbox
+	mbox, ok := messageOutputs(c, stderr)
+	if !ok {
+		return exitFailure
 	}
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
