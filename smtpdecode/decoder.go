@@ -893,23 +893,21 @@ func (d *Decoder) endContent() {
 	d.content = nil
 }
 
-// looksLikeCommand reports whether p starts like an SMTP command line.
+// looksLikeCommand reports whether p starts like an SMTP command line: a
+// verb followed by a separator or the line's end.
 func looksLikeCommand(p []byte) bool {
-	end := bytes.IndexAny(p, " \r\n")
-	if end < 0 {
-		return false
-	}
-	return isVerb(upperASCII(p[:end]))
+	end := bytes.IndexAny(p, " \t\r\n")
+	return end >= 0 && KnownVerb(upperASCII(p[:end]))
 }
 
-// startsWithVerb reports whether a line starts with a command verb.
+// startsWithVerb reports whether a line (without its ending) starts with a
+// command verb, cut where ParseCommand cuts it.
 func startsWithVerb(line []byte) bool {
-	v, _, _ := bytes.Cut(line, []byte{' '})
-	return isVerb(upperASCII(v))
+	if i := bytes.IndexAny(line, " \t"); i >= 0 {
+		line = line[:i]
+	}
+	return KnownVerb(upperASCII(line))
 }
-
-// isVerb reports whether v, upper-cased, is an SMTP command verb.
-func isVerb(v string) bool { return KnownVerb(v) }
 
 // KnownVerb reports whether v (upper-case) is a command of SMTP or of a
 // common extension: RFC 5321's, AUTH, STARTTLS, BDAT, ETRN, TURN/ATRN, the
