@@ -80,6 +80,8 @@ type config struct {
 	extract     string
 	mbox        string
 	force       bool
+	cpuProfile  string // diagnostics: where to write pprof profiles
+	memProfile  string
 	opts        pipeline.Options
 }
 
@@ -116,6 +118,10 @@ func parseArgs(args []string, stderr io.Writer) (*config, int) {
 	fs.IntVar(&totalMiB, "max-buffer-total", reassembly.DefaultMaxBufferedTotal>>20, "out-of-order data held for all connections, in `MiB`")
 	fs.DurationVar(&gapTimeout, "gap-timeout", reassembly.DefaultGapTimeout, "how long (packet time) out-of-order data waits for missing bytes")
 	fs.DurationVar(&idleTimeout, "idle-timeout", reassembly.DefaultIdleTimeout, "how long (packet time) an idle connection stays open")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a pprof CPU profile of the run to `FILE`")
+	fs.StringVar(&c.memProfile, "memprofile", "", "write a pprof allocation profile of the run to `FILE`")
+	_ = fs.MarkHidden("cpuprofile") // for developers (see bench/README.md), not in --help
+	_ = fs.MarkHidden("memprofile")
 	help := fs.BoolP("help", "h", false, "show this help")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -254,6 +260,18 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			fmt.Fprintf(stdout, "%d.%s\n", i+1, n)
 		}
 		return exitOK
+	}
+	if c.cpuProfile != "" || c.memProfile != "" {
+		stop, err := startProfiles(c.cpuProfile, c.memProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "smtpscope: %v\n", err)
+			return exitFailure
+		}
+		defer func() {
+			if err := stop(); err != nil {
+				fmt.Fprintf(stderr, "smtpscope: %v\n", err)
+			}
+		}()
 	}
 	if c.iface != "" {
 		return runLive(ctx, c, stdout, stderr)
