@@ -11,6 +11,7 @@ import (
 	"errors"
 	"hash"
 	"io"
+	"sync"
 )
 
 // Limits used for the zero fields of Options.
@@ -45,6 +46,9 @@ type Options struct {
 	// Part and its writers are called from a goroutine of the Parser, one part at a time, never
 	// after Close returns.
 	Part func(p *Part) io.WriteCloser
+	// Done, when set, is called on the Parser's goroutine once the parse is complete, after
+	// Message has its result: when the buffers of the parse are free again.
+	Done func()
 }
 
 func (o Options) withDefaults() Options {
@@ -132,101 +136,162 @@ const (
 	maxPartProblems    = 20
 )
 
-// errParseDone ends Writes once the parse needs no more input.
-var errParseDone = errors.New("message: parse done")
-
-// ErrClosed is returned by Write after Close.
+// ErrClosed is returned by Write after Close or End.
 var ErrClosed = errors.New("message: write after Close")
 
 // Parser parses one message as it is written to it. The parse runs on a goroutine of its own
-// from NewParser to Close. Write and Close must not be called concurrently.
+// from NewParser until the message has ended and its last bytes are parsed, so that the writer
+// does not wait for the parse. Write, End and Close must not be called concurrently.
 type Parser struct {
-	opts   Options
-	pw     *io.PipeWriter
-	done   chan struct{}
-	w      *walker // owned by the parse goroutine until done is closed
-	size   int64
-	sum    hash.Hash
-	piping bool   // the parse still reads what is written
-	batch  []byte // written but not yet handed to the parse goroutine
-	closed bool
-	msg    *Message
+	chunks chan []byte   // batches handed to the parse goroutine, from chunkPool
+	done   chan struct{} // closed when the parse is complete and msg is set
+	batch  []byte        // written but not yet handed over
+	ended  bool
+	msg    *Message // set by the parse goroutine before done is closed
 }
+
+// Hand-over between Write and the parse goroutine: a hand-over per TCP segment costs more than
+// the parse itself, so Write gathers batchSize bytes; at most queuedBatches wait for the parse
+// before Write waits too. A Parser holds at most (queuedBatches+2)*batchSize bytes of input.
+const (
+	batchSize     = 32 << 10
+	queuedBatches = 4
+)
+
+// chunkPool recycles the batches, so a message costs no allocation per batch.
+var chunkPool = sync.Pool{New: func() any { return new([batchSize]byte) }}
 
 // NewParser returns a Parser for one message.
 func NewParser(o Options) *Parser {
 	o = o.withDefaults()
-	pr, pw := io.Pipe()
 	p := &Parser{
-		opts:   o,
-		pw:     pw,
+		chunks: make(chan []byte, queuedBatches),
 		done:   make(chan struct{}),
-		w:      newWalker(o),
-		sum:    sha256.New(),
-		piping: true,
 	}
-	go func() {
-		defer close(p.done)
-		p.w.run(pr)
-		// The parse needs no more input: let Write return at once from now on.
-		pr.CloseWithError(errParseDone)
-	}()
+	go p.parse(newWalker(o), o.Done)
 	return p
 }
 
+// parse runs the walker over the batches, then hashes whatever it did not need.
+func (p *Parser) parse(w *walker, done func()) {
+	defer func() {
+		close(p.done)
+		if done != nil {
+			done()
+		}
+	}()
+	src := &chunkReader{chunks: p.chunks, sum: sha256.New()}
+	w.run(src)
+	src.drain()
+	m := w.finish()
+	m.Size = src.size
+	m.SHA256 = hex.EncodeToString(src.sum.Sum(nil))
+	p.msg = m
+}
+
 // Write takes the next bytes of the message. It never fails on malformed input (that becomes
-// Problems); it fails only after Close. b is not retained.
+// Problems); it fails only after End or Close. b is not retained.
 func (p *Parser) Write(b []byte) (int, error) {
-	if p.closed {
+	if p.ended {
 		return 0, ErrClosed
 	}
-	p.size += int64(len(b))
-	p.sum.Write(b)
-	if p.piping && len(b) > 0 {
-		// Hand the parse goroutine whole batches: a hand-over per TCP
-		// segment costs more than the parse itself.
+	n := len(b)
+	for len(b) > 0 {
 		if p.batch == nil {
-			p.batch = make([]byte, 0, batchSize)
+			p.batch = chunkPool.Get().(*[batchSize]byte)[:0]
 		}
-		p.batch = append(p.batch, b...)
-		if len(p.batch) >= batchSize {
+		k := copy(p.batch[len(p.batch):cap(p.batch)], b)
+		p.batch = p.batch[:len(p.batch)+k]
+		b = b[k:]
+		if len(p.batch) == cap(p.batch) {
 			p.flush()
 		}
 	}
-	return len(b), nil
+	return n, nil
 }
-
-// batchSize is how many bytes Write gathers before handing them over.
-const batchSize = 32 << 10
 
 // flush hands the gathered bytes to the parse goroutine.
 func (p *Parser) flush() {
-	if len(p.batch) > 0 && p.piping {
-		if _, err := p.pw.Write(p.batch); err != nil {
-			p.piping = false
-		}
+	if len(p.batch) > 0 {
+		p.chunks <- p.batch
+	} else if p.batch != nil {
+		chunkPool.Put((*[batchSize]byte)(p.batch[:batchSize]))
 	}
-	p.batch = p.batch[:0]
+	p.batch = nil
 }
 
-// Close ends the message (also when it was cut short) and completes Message. It must be called
-// exactly once; later calls do nothing.
-func (p *Parser) Close() error {
-	if p.closed {
-		return nil
+// End ends the message (also when it was cut short) without waiting for the parse to finish;
+// Done tells when it has and Message returns it. Later calls do nothing.
+func (p *Parser) End() {
+	if p.ended {
+		return
 	}
-	p.closed = true
+	p.ended = true
 	p.flush()
-	p.pw.Close()
+	close(p.chunks)
+}
+
+// Done is closed when a message ended by End or Close is completely parsed.
+func (p *Parser) Done() <-chan struct{} { return p.done }
+
+// Close ends the message (also when it was cut short) and waits for the parse to complete
+// Message. Later calls do nothing.
+func (p *Parser) Close() error {
+	p.End()
 	<-p.done
-	m := p.w.finish()
-	m.Size = p.size
-	m.SHA256 = hex.EncodeToString(p.sum.Sum(nil))
-	p.msg = m
 	return nil
 }
 
-// Message is what was parsed; it is nil before Close.
+// Message is what was parsed: nil before End or Close; after End it waits for the parse.
 func (p *Parser) Message() *Message {
+	if !p.ended {
+		return nil
+	}
+	<-p.done
 	return p.msg
+}
+
+// chunkReader is the parse goroutine's side of the hand-over: it reads the batches in order,
+// hashing and counting every byte, and recycles each batch once read.
+type chunkReader struct {
+	chunks <-chan []byte
+	cur    []byte // the unread rest of the current batch
+	batch  []byte // the current batch, to recycle
+	sum    hash.Hash
+	size   int64
+}
+
+func (r *chunkReader) Read(b []byte) (int, error) {
+	for len(r.cur) == 0 {
+		if !r.next() {
+			return 0, io.EOF
+		}
+	}
+	n := copy(b, r.cur)
+	r.cur = r.cur[n:]
+	return n, nil
+}
+
+// next moves to the next batch; false at the end of the message.
+func (r *chunkReader) next() bool {
+	if r.batch != nil {
+		chunkPool.Put((*[batchSize]byte)(r.batch[:batchSize]))
+		r.batch = nil
+	}
+	c, ok := <-r.chunks
+	if !ok {
+		return false
+	}
+	r.sum.Write(c)
+	r.size += int64(len(c))
+	r.batch, r.cur = c, c
+	return true
+}
+
+// drain reads what the walker left, for the hash and the size.
+func (r *chunkReader) drain() {
+	r.cur = nil
+	for r.next() {
+		r.cur = nil
+	}
 }

@@ -2,6 +2,7 @@ package message
 
 import (
 	"html"
+	"io"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -14,32 +15,49 @@ import (
 // for HTML with tags (and script, style and title contents) stripped and entities decoded, white
 // space runs collapsed, at most limit runes. It stops taking input once full.
 type preview struct {
-	conv *transform.Writer // charset decoder writing to text
+	conv io.WriteCloser // charset decoder writing to text; nil for UTF-8, taken as it is
 	text *previewText
 }
 
 func newPreview(charset string, isHTML bool, limit int) *preview {
-	enc := lookupCharset(charset)
-	if enc == nil {
-		enc = textunicode.UTF8
-	}
 	t := &previewText{limit: limit, html: isHTML}
+	enc := lookupCharset(charset)
+	if enc == nil || enc == textunicode.UTF8 {
+		// previewText decodes UTF-8 itself (an invalid byte becomes U+FFFD, as the decoder
+		// would make it), so the common case needs no transformer and its buffers.
+		return &preview{text: t}
+	}
 	return &preview{conv: transform.NewWriter(t, enc.NewDecoder()), text: t}
 }
 
+// previewStep is how much is converted at a time, so that converting stops soon after the
+// preview is full rather than at the end of a 32 KiB read.
+const previewStep = 1 << 10
+
 // Write takes decoded body bytes, still in the part's charset.
 func (p *preview) Write(b []byte) (int, error) {
-	if !p.text.full {
-		p.conv.Write(b)
+	n := len(b)
+	for len(b) > 0 && !p.text.full {
+		k := min(len(b), previewStep)
+		if p.conv != nil {
+			p.conv.Write(b[:k])
+		} else {
+			p.text.Write(b[:k])
+		}
+		b = b[k:]
 	}
-	return len(b), nil
+	return n, nil
 }
 
-// finish flushes the charset decoder.
+// finish flushes the charset decoder, and what is left of a rune cut at the end.
 func (p *preview) finish() {
-	if !p.text.full {
+	if p.text.full {
+		return
+	}
+	if p.conv != nil {
 		p.conv.Close()
 	}
+	p.text.finish()
 }
 
 func (p *preview) String() string {
@@ -98,6 +116,14 @@ func (t *previewText) Write(b []byte) (int, error) {
 		t.rune(r)
 	}
 	return n, nil
+}
+
+// finish takes the start of a rune the text ended in as U+FFFD, as the UTF-8 decoder does.
+func (t *previewText) finish() {
+	if len(t.partial) > 0 {
+		t.partial = t.partial[:0]
+		t.rune(utf8.RuneError)
+	}
 }
 
 func (t *previewText) rune(r rune) {

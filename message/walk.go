@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // rootBufSize is the buffer between the pipe and the parse.
@@ -38,6 +39,8 @@ func newWalker(o Options) *walker {
 
 // run parses the message read from r until it ends or needs no more input.
 func (w *walker) run(r io.Reader) {
+	bufs := walkerBufPool.Get().(*walkerBufs)
+	w.buf, w.readers = bufs.buf[:], bufs.readers
 	defer func() {
 		// A bug must not take the program down with it: report it as a problem.
 		if v := recover(); v != nil {
@@ -47,10 +50,30 @@ func (w *walker) run(r io.Reader) {
 				w.open = nil
 			}
 		}
+		for _, r := range w.readers {
+			if r != nil {
+				r.Reset(nil)
+			}
+		}
+		bufs.readers = w.readers
+		w.buf, w.readers = nil, nil
+		walkerBufPool.Put(bufs)
 	}()
-	w.buf = make([]byte, 32<<10)
-	w.entity(bufio.NewReaderSize(r, rootBufSize), "1", 0, "text/plain")
+	bufs.root.Reset(r)
+	defer bufs.root.Reset(nil)
+	w.entity(bufs.root, "1", 0, "text/plain")
 }
+
+// walkerBufs are the buffers of one parse, recycled: a message costs no buffer allocation.
+type walkerBufs struct {
+	root    *bufio.Reader
+	buf     [32 << 10]byte
+	readers []*bufio.Reader
+}
+
+var walkerBufPool = sync.Pool{New: func() any {
+	return &walkerBufs{root: bufio.NewReaderSize(nil, rootBufSize)}
+}}
 
 // finish completes the Message once run has returned.
 func (w *walker) finish() *Message {

@@ -41,6 +41,9 @@ type messageSink struct {
 	mbox    io.WriteCloser
 	fail    func(error)
 	gate    *gate
+	// async: Close only ends the input and the session's emission waits for
+	// the parse (see outQueue); set when nothing else needs the result at once.
+	async bool
 }
 
 // Caps on the messages in progress at once (sessions interleave: each open
@@ -55,8 +58,9 @@ type gate struct{ open int }
 
 // newMessageSink starts a message of session id; past the caps the message
 // is neither parsed nor written, and when it was to be written that is
-// reported.
-func (o *Messages) newMessageSink(g *gate, id int64, cs smtpdecode.ContentStart, fail func(error)) io.Writer {
+// reported. With async set, Close only ends the parse's input and the parse
+// completes later (see output); it waits for a token of async's first.
+func (o *Messages) newMessageSink(g *gate, id int64, cs smtpdecode.ContentStart, fail func(error), async *output) *messageSink {
 	limit := maxOpenParsers
 	if o.Dir != nil || o.Mbox != nil {
 		limit = maxOpenWritten
@@ -65,11 +69,15 @@ func (o *Messages) newMessageSink(g *gate, id int64, cs smtpdecode.ContentStart,
 		if o.Dir != nil || o.Mbox != nil {
 			fail(fmt.Errorf("message %d of session %d not written: more than %d messages were in progress at once", cs.Transaction, id, limit))
 		}
-		return io.Discard
+		return nil
 	}
 	g.open++
-	s := &messageSink{start: cs, session: id, dir: o.Dir, fail: fail, gate: g}
+	s := &messageSink{start: cs, session: id, dir: o.Dir, fail: fail, gate: g, async: async != nil}
 	mo := o.Options
+	if async != nil {
+		async.beginParse()
+		mo.Done = async.endParse
+	}
 	if o.Dir != nil {
 		mo.Part = s.attachment
 	}
@@ -162,9 +170,14 @@ func (s *messageSink) Write(p []byte) (int, error) {
 }
 
 // Close ends the message: the parse is kept with it, the .eml file gets its
-// name, the mbox entry is appended.
+// name, the mbox entry is appended. An async sink only ends the input: its
+// parse is kept with the message by finish.
 func (s *messageSink) Close() error {
 	s.gate.open--
+	if s.async {
+		s.parser.End()
+		return nil
+	}
 	s.parser.Close()
 	m := s.parser.Message()
 	s.start.Message.Parsed = m
@@ -190,6 +203,15 @@ func (s *messageSink) Close() error {
 		}
 	}
 	return nil
+}
+
+// done is closed when the message's parse is complete.
+func (s *messageSink) done() <-chan struct{} { return s.parser.Done() }
+
+// finish keeps the parse of an ended async sink with its message, waiting
+// for it if need be.
+func (s *messageSink) finish() {
+	s.start.Message.Parsed = s.parser.Message()
 }
 
 // errorList keeps the first extraction errors of a run. Attachments fail

@@ -70,28 +70,42 @@ func Run(ctx context.Context, src Source, o Options, emit func(*smtpdecode.Sessi
 	}
 	var failures errorList
 	var open gate
+	var sessions int64 // counted by the output, read once it is closed
+	// Parses may finish after their sessions end, on other cores, when
+	// nothing needs them sooner: live output (OnEvent) shows each message
+	// as it ends, and written messages are named from their parse.
+	async := o.OnEvent == nil && o.Messages.Dir == nil && o.Messages.Mbox == nil
+	out := newOutput(async, func(s *smtpdecode.Session) {
+		sessions++
+		emit(s)
+	})
 	newHandler := func(c reassembly.Conn) reassembly.Handler {
+		h := &conn{conn: c, out: out}
 		do := o.Decoder
 		do.OnEvent = o.OnEvent
 		if o.Messages.wanted() {
 			do.Content = func(cs smtpdecode.ContentStart) io.Writer {
-				return o.Messages.newMessageSink(&open, c.ID, cs, failures.add)
+				var tokens *output
+				if async {
+					tokens = out
+				}
+				sink := o.Messages.newMessageSink(&open, c.ID, cs, failures.add, tokens)
+				if sink == nil {
+					return io.Discard
+				}
+				if async {
+					h.sinks = append(h.sinks, sink)
+				}
+				return sink
 			}
 		}
-		dec := smtpdecode.New(smtpdecode.Conn{Client: c.Client, Server: c.Server, Start: c.Start}, do)
+		h.dec = smtpdecode.New(smtpdecode.Conn{Client: c.Client, Server: c.Server, Start: c.Start}, do)
 		if o.OnOpen != nil {
-			s := dec.Session()
+			s := h.dec.Session()
 			s.ID, s.Sides = c.ID, c.Sides.String()
 			o.OnOpen(s)
 		}
-		return &conn{
-			conn: c,
-			dec:  dec,
-			emit: func(s *smtpdecode.Session) {
-				st.Sessions++
-				emit(s)
-			},
-		}
+		return h
 	}
 	a := reassembly.New(newHandler, ro)
 	var err error
@@ -116,6 +130,8 @@ func Run(ctx context.Context, src Source, o Options, emit func(*smtpdecode.Sessi
 		a.Packet(p.LinkType, p.Data, p.Time)
 	}
 	a.Flush()
+	out.close()
+	st.Sessions = sessions
 	c := a.Counters()
 	st.Packets, st.Malformed, st.Other = c.Packets, c.Malformed, c.Other
 	st.Messages = failures.err()
@@ -124,9 +140,10 @@ func Run(ctx context.Context, src Source, o Options, emit func(*smtpdecode.Sessi
 
 // conn adapts a reassembled connection to the decoder.
 type conn struct {
-	conn reassembly.Conn
-	dec  *smtpdecode.Decoder
-	emit func(*smtpdecode.Session)
+	conn  reassembly.Conn
+	dec   *smtpdecode.Decoder
+	sinks []*messageSink // async message sinks, whose parses the session waits for
+	out   *output
 }
 
 func (c *conn) Data(d reassembly.Dir, p []byte, ts time.Time) {
@@ -149,7 +166,8 @@ func (c *conn) Close(ts time.Time, st reassembly.ConnStats) {
 	s.ID = c.conn.ID
 	s.Packets = st.Packets
 	s.Sides = c.conn.Sides.String()
-	c.emit(s)
+	c.out.push(s, c.sinks)
+	c.sinks = nil
 }
 
 func role(first []byte) reassembly.Role {

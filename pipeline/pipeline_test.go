@@ -17,6 +17,7 @@ import (
 	"github.com/smtpscope/smtpscope/capture"
 	"github.com/smtpscope/smtpscope/extract"
 	"github.com/smtpscope/smtpscope/internal/pcapgen"
+	"github.com/smtpscope/smtpscope/message"
 	"github.com/smtpscope/smtpscope/pipeline"
 	"github.com/smtpscope/smtpscope/report"
 	"github.com/smtpscope/smtpscope/smtpdecode"
@@ -300,5 +301,66 @@ func TestOpenMessagesCapped(t *testing.T) {
 	}
 	if st.Messages == nil || !strings.Contains(st.Messages.Error(), "more than 256 messages were in progress at once (and 39 more)") {
 		t.Errorf("messages error: %v", st.Messages)
+	}
+}
+
+// TestManyMessagesOneSession: one connection sends 3000 messages (the
+// session keeps the first 1000 transactions). Their parses complete after the
+// messages end, while the session is still open; none may wait for the
+// session to end (which would deadlock past the cap on parses in flight), and
+// each message keeps its own parse.
+func TestManyMessagesOneSession(t *testing.T) {
+	c := pcapgen.NewConn(netip.MustParseAddrPort("10.1.0.1:40000"), netip.MustParseAddrPort("10.0.0.25:25"), time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	segs := append(c.Handshake(), c.FromServer([]byte("220 mx\r\n")), c.FromClient([]byte("HELO c\r\n")), c.FromServer([]byte("250 mx\r\n")))
+	const n = 3000
+	for i := range n {
+		segs = append(segs,
+			c.FromClient([]byte("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n")),
+			c.FromServer([]byte("250 ok\r\n250 ok\r\n354 go\r\n")),
+			c.FromClient(fmt.Appendf(nil, "Subject: message %d\r\n\r\nbody\r\n.\r\n", i)),
+			c.FromServer([]byte("250 queued\r\n")))
+	}
+	segs = append(segs, c.ClientFIN(), c.ServerFIN())
+	var b bytes.Buffer
+	pcapgen.WritePcap(&b, pcapgen.PcapOptions{LinkType: pcapgen.LinkEthernet}, pcapgen.Packets(pcapgen.Link{Type: pcapgen.LinkEthernet}, segs...))
+	done := make(chan *smtpdecode.Session, 1)
+	go func() {
+		run(t, b.Bytes(), pipeline.Options{Messages: pipeline.Messages{Parse: true}}, func(s *smtpdecode.Session) { done <- s })
+	}()
+	select {
+	case <-time.After(time.Minute):
+		t.Fatal("the run did not end: message parses wait for each other")
+	case s := <-done:
+		if len(s.Transactions) != 1000 {
+			t.Fatalf("%d transactions, want 1000", len(s.Transactions))
+		}
+		for i, tx := range s.Transactions {
+			m, _ := tx.Message.Parsed.(*message.Message)
+			if want := fmt.Sprintf("message %d", i); m == nil || m.Header.Subject != want {
+				t.Fatalf("transaction %d: parse %+v, want subject %q", i, m, want)
+			}
+		}
+	}
+}
+
+// TestAsyncOutputSameAsSync: parses that complete after their sessions end
+// (the default) give the same output, in the same order, as parses waited
+// for when each message ends (as live output does).
+func TestAsyncOutputSameAsSync(t *testing.T) {
+	data, _ := generated(t, 200)
+	out := func(o pipeline.Options) string {
+		var b bytes.Buffer
+		j := report.NewJSON(&b, report.Options{})
+		o.Messages.Parse = true
+		run(t, data, o, func(s *smtpdecode.Session) { j.Session(s) })
+		return b.String()
+	}
+	async := out(pipeline.Options{})
+	sync := out(pipeline.Options{OnEvent: func(*smtpdecode.Session, smtpdecode.Event) {}})
+	if async != sync {
+		t.Error("async parses changed the output")
+	}
+	if !strings.Contains(async, `"preview":"`) || strings.Count(async, "\n") != 200 {
+		t.Errorf("want 200 sessions with parsed messages, got:\n%.500s", async)
 	}
 }
