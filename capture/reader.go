@@ -125,6 +125,7 @@ type Reader struct {
 	name   string
 	file   *os.File // closed by Close; nil unless Open opened it
 	br     *bufio.Reader
+	ahead  []*prefetcher // reading the source ahead, and decompressing it ahead
 	gzip   bool
 	format format
 	off    int64    // bytes consumed from br
@@ -157,15 +158,17 @@ func Open(name string) (*Reader, error) {
 // NewReader reads a capture from src, reading its file header before it
 // returns. name is used in errors.
 func NewReader(src io.Reader, name string) (*Reader, error) {
-	r := &Reader{name: name, br: bufio.NewReaderSize(src, bufSize)}
+	r := &Reader{name: name}
+	r.br = bufio.NewReaderSize(r.prefetch(src), bufSize)
 	magic, err := r.br.Peek(2)
 	if err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
 		r.gzip = true
 		zr, err := gzip.NewReader(r.br)
 		if err != nil {
+			r.Close()
 			return nil, r.readError(err)
 		}
-		r.br = bufio.NewReaderSize(zr, bufSize)
+		r.br = bufio.NewReaderSize(r.prefetch(zr), bufSize)
 	}
 	magic, err = r.br.Peek(8)
 	if err != nil && err != io.EOF {
@@ -183,9 +186,17 @@ func NewReader(src io.Reader, name string) (*Reader, error) {
 		return nil, r.errorf(0, ErrNotCapture, "not a pcap or pcapng file (starts with %q)", magic)
 	}
 	if err != nil {
+		r.Close()
 		return nil, err
 	}
 	return r, nil
+}
+
+// prefetch returns src read ahead on a goroutine that Close stops.
+func (r *Reader) prefetch(src io.Reader) io.Reader {
+	p := newPrefetcher(src)
+	r.ahead = append(r.ahead, p)
+	return p
 }
 
 // Next returns the next packet. It returns io.EOF at a clean end of input and
@@ -221,8 +232,13 @@ func (r *Reader) Format() string {
 // Offset returns the number of (decompressed) input bytes consumed so far.
 func (r *Reader) Offset() int64 { return r.off }
 
-// Close closes the file that Open opened; otherwise it does nothing.
+// Close stops reading ahead and closes the file that Open opened; a reader
+// given to NewReader is left open, and may still be in one Read call, from
+// which it is not read again.
 func (r *Reader) Close() error {
+	for _, p := range r.ahead {
+		p.Close()
+	}
 	f := r.file
 	r.file = nil
 	if f == nil {
@@ -289,6 +305,15 @@ func (r *Reader) readHeader(b []byte, have int, start int64, what string) error 
 // so a huge length in a short input costs no memory. On a short input the
 // error reports got+base of n+base bytes for the record at start.
 func (r *Reader) fill(n int, start int64, base int, what string) ([]byte, error) {
+	if n <= bufSize {
+		// Most records: hand out the bytes in place, valid until the next
+		// read, as Packet.Data is.
+		if b, err := r.br.Peek(n); err == nil {
+			r.br.Discard(n)
+			r.off += int64(n)
+			return b, nil
+		}
+	}
 	var got int
 	var err error
 	if n <= cap(r.buf) {

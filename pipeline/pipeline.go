@@ -42,6 +42,7 @@ type Stats struct {
 	Malformed int64 // packets skipped because they did not decode
 	Other     int64 // packets that were not TCP of a selected connection
 	Sessions  int64 // sessions handed out
+	Evicted   int64 // connections flushed while open: more than Reassembly.MaxConnections were
 	// Messages holds the errors met writing messages out (Messages.Dir,
 	// Messages.Mbox), or nil.
 	Messages error
@@ -133,7 +134,7 @@ func Run(ctx context.Context, src Source, o Options, emit func(*smtpdecode.Sessi
 	out.close()
 	st.Sessions = sessions
 	c := a.Counters()
-	st.Packets, st.Malformed, st.Other = c.Packets, c.Malformed, c.Other
+	st.Packets, st.Malformed, st.Other, st.Evicted = c.Packets, c.Malformed, c.Other, c.Evicted
 	st.Messages = failures.err()
 	return st, err
 }
@@ -161,6 +162,8 @@ func (c *conn) Close(ts time.Time, st reassembly.ConnStats) {
 		how = smtpdecode.ClosedFIN
 	case reassembly.EndRST:
 		how = smtpdecode.ClosedRST
+	case reassembly.EndEvicted:
+		how = smtpdecode.ClosedEvicted
 	}
 	s := c.dec.Close(ts, how)
 	s.ID = c.conn.ID

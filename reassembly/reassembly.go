@@ -62,6 +62,9 @@ const (
 	EndOpen End = iota // still open at the end of the capture or when flushed as idle
 	EndFIN             // closed with FIN
 	EndRST             // reset
+	// EndEvicted: flushed while still open because more than
+	// Options.MaxConnections were open; it was among the longest idle.
+	EndEvicted
 )
 
 func (e End) String() string {
@@ -70,6 +73,8 @@ func (e End) String() string {
 		return "fin"
 	case EndRST:
 		return "rst"
+	case EndEvicted:
+		return "evicted"
 	}
 	return "open"
 }
@@ -163,6 +168,12 @@ type Options struct {
 	// IdleTimeout is how long, in packet time, a connection without packets
 	// stays open before it is flushed and closed. Default 5m.
 	IdleTimeout time.Duration
+	// MaxConnections caps the TCP connections tracked at once. Past it,
+	// those idle longest are flushed and closed (ConnStats.End is
+	// EndEvicted) until a tenth of the cap is free; their later packets
+	// start new connections, as in a capture that began mid-stream.
+	// Default 100,000.
+	MaxConnections int
 }
 
 // Defaults for Options.
@@ -171,6 +182,7 @@ const (
 	DefaultMaxBufferedTotal   = 256 << 20
 	DefaultGapTimeout         = 10 * time.Second
 	DefaultIdleTimeout        = 5 * time.Minute
+	DefaultMaxConnections     = 100_000
 	// DetectBytes is how many bytes each way Detect may look at.
 	DetectBytes = 1024
 )
@@ -186,6 +198,7 @@ type Counters struct {
 	Malformed   int64 // packets that did not decode
 	Fragments   int64 // IPv4 fragments (counted in Packets too)
 	Connections int64 // connections handed to a Handler
+	Evicted     int64 // connections closed because of Options.MaxConnections
 }
 
 // Assembler reassembles the selected TCP connections of a packet stream.
@@ -213,6 +226,11 @@ type Assembler struct {
 	// new ones. Its size is bounded by the connections closed in that time.
 	closed   map[flowKey]time.Time
 	released []*stream // streams holding bytes released by the current flush
+	// live holds the connections gopacket tracks (each stream knows its
+	// index), for MaxConnections; evicting is set while it flushes some.
+	live     []*stream
+	evicting bool
+	lastSeen []time.Time // scratch for evict
 	counters Counters
 }
 
@@ -239,6 +257,9 @@ func New(newHandler func(Conn) Handler, o Options) *Assembler {
 	}
 	if o.IdleTimeout <= 0 {
 		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.MaxConnections <= 0 {
+		o.MaxConnections = DefaultMaxConnections
 	}
 	a := &Assembler{
 		opts:       o,
@@ -322,9 +343,31 @@ func (a *Assembler) Packet(link capture.LinkType, data []byte, ts time.Time) {
 		a.counters.Selected++
 	}
 	a.dispatch()
+	if len(a.live) > a.opts.MaxConnections {
+		a.evict()
+	}
 	if !ts.Before(a.nextFlush) {
 		a.flushIdle(ts)
 	}
+}
+
+// evict closes the connections idle longest until a tenth of MaxConnections
+// (at least one) is free, so that the cost of choosing them, a sort of the
+// last packet times, is spread over the connections that arrive until the
+// next time.
+func (a *Assembler) evict() {
+	a.lastSeen = a.lastSeen[:0]
+	for _, s := range a.live {
+		a.lastSeen = append(a.lastSeen, s.last)
+	}
+	slices.SortFunc(a.lastSeen, time.Time.Compare)
+	n := len(a.live) - a.opts.MaxConnections + max(1, a.opts.MaxConnections/10)
+	cutoff := a.lastSeen[min(n, len(a.lastSeen))-1].Add(1) // flushes what was last seen before
+	a.evicting = true
+	a.asm.FlushWithOptions(gpreassembly.FlushOptions{T: cutoff, TC: cutoff})
+	a.evicting = false
+	a.release()
+	a.dispatch()
 }
 
 // isFragment tells whether ip is a fragment of a larger datagram.
@@ -449,6 +492,8 @@ func (f factory) New(netFlow, tcpFlow gopacket.Flow, tcp *layers.TCP, ac gpreass
 		},
 		server: -1,
 	}
+	s.live = len(a.live)
+	a.live = append(a.live, s)
 	if !a.selectedPort(uint16(tcp.SrcPort)) && !a.selectedPort(uint16(tcp.DstPort)) {
 		s.detecting = true
 	} else if tcp.SYN || len(tcp.Payload) > 0 {

@@ -36,6 +36,7 @@ type stream struct {
 	a      *Assembler
 	key    flowKey
 	seq    int64 // order of the first packet
+	live   int   // index in Assembler.live
 	id     int64 // Conn.ID, 0 until given
 	start  time.Time
 	last   time.Time
@@ -231,7 +232,18 @@ func (s *stream) deliver(i, skip int, data []byte, ts time.Time) {
 // ReassemblyComplete is called when both directions have ended.
 func (s *stream) ReassemblyComplete(ac gpreassembly.AssemblerContext) bool {
 	if !s.closed {
+		if s.a.evicting && s.stats.End == EndOpen {
+			s.stats.End = EndEvicted
+			s.a.counters.Evicted++
+		}
 		s.a.done = append(s.a.done, s)
+	}
+	// gopacket forgets the connection now.
+	if live := s.a.live; s.live >= 0 {
+		last := live[len(live)-1]
+		live[s.live], last.live = last, s.live
+		live[len(live)-1] = nil
+		s.a.live, s.live = live[:len(live)-1], -1
 	}
 	// Forget the connection now: its last ACKs carry nothing, and the
 	// factory does not start a connection for them (Assembler.closed).

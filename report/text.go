@@ -462,6 +462,8 @@ func closedText(c smtpdecode.Closed) string {
 		return "closed by FIN"
 	case smtpdecode.ClosedRST:
 		return "reset (RST)"
+	case smtpdecode.ClosedEvicted:
+		return "still open, flushed: too many connections open at once (--max-connections)"
 	}
 	return "still open at the end"
 }

@@ -30,6 +30,9 @@ const (
 	ClosedOpen Closed = iota // still open when the capture ended or was flushed as idle
 	ClosedFIN
 	ClosedRST
+	// ClosedEvicted: still open, flushed because too many connections were
+	// open at once (the longest idle go first).
+	ClosedEvicted
 )
 
 func (c Closed) String() string {
@@ -38,6 +41,8 @@ func (c Closed) String() string {
 		return "fin"
 	case ClosedRST:
 		return "rst"
+	case ClosedEvicted:
+		return "evicted"
 	}
 	return "open"
 }

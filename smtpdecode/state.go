@@ -382,7 +382,7 @@ func (d *Decoder) onClose(ts time.Time) {
 			d.flag(AnomalyMessageUnterminated, FromClient, i, ts, "%d bytes of message without its end", c.Message.Bytes)
 		case c.Verb == "BDAT" && c.Message != nil && !c.Message.Terminated:
 			d.flag(AnomalyMessageUnterminated, FromClient, i, ts, "BDAT chunk cut short after %d bytes", c.Message.Bytes)
-		case c.Reply == nil && !c.LostReply && c.Kind != KindUnmatched && !(c.Kind == KindMessage && !c.Message.Terminated) && s.Closed != ClosedOpen:
+		case c.Reply == nil && !c.LostReply && c.Kind != KindUnmatched && !(c.Kind == KindMessage && !c.Message.Terminated) && s.Closed != ClosedOpen && s.Closed != ClosedEvicted:
 			// A connection still open when the capture ended may have
 			// its reply after the end: only a closed one is flagged.
 			d.flag(AnomalyUnansweredCommand, FromServer, i, ts, "no reply to %s", turnName(c))

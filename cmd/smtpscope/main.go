@@ -97,6 +97,7 @@ func parseArgs(args []string, stderr io.Writer) (*config, int) {
 	var ports []string
 	var perConnMiB, totalMiB int
 	var gapTimeout, idleTimeout time.Duration
+	var maxConns int
 	fs.StringVarP(&c.read, "read", "r", "", "read packets from `FILE` (pcap, pcapng, gzip of either; - for stdin)")
 	fs.StringVarP(&c.iface, "interface", "i", "", "capture live on `IFACE` (\"any\" for all; Linux AF_PACKET, needs root or CAP_NET_RAW)")
 	fs.BoolVarP(&c.listIfaces, "list-interfaces", "D", false, "list the interfaces -i can capture on")
@@ -118,6 +119,7 @@ func parseArgs(args []string, stderr io.Writer) (*config, int) {
 	fs.IntVar(&totalMiB, "max-buffer-total", reassembly.DefaultMaxBufferedTotal>>20, "out-of-order data held for all connections, in `MiB`")
 	fs.DurationVar(&gapTimeout, "gap-timeout", reassembly.DefaultGapTimeout, "how long (packet time) out-of-order data waits for missing bytes")
 	fs.DurationVar(&idleTimeout, "idle-timeout", reassembly.DefaultIdleTimeout, "how long (packet time) an idle connection stays open")
+	fs.IntVar(&maxConns, "max-connections", reassembly.DefaultMaxConnections, "TCP connections tracked at once; past it the longest idle are flushed and reported")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a pprof CPU profile of the run to `FILE`")
 	fs.StringVar(&c.memProfile, "memprofile", "", "write a pprof allocation profile of the run to `FILE`")
 	_ = fs.MarkHidden("cpuprofile") // for developers (see bench/README.md), not in --help
@@ -168,8 +170,8 @@ func parseArgs(args []string, stderr io.Writer) (*config, int) {
 		fmt.Fprintf(stderr, "smtpscope: --color %q: want auto, always or never\n", c.color)
 		return nil, exitBadInput
 	}
-	if perConnMiB <= 0 || totalMiB <= 0 || gapTimeout <= 0 || idleTimeout <= 0 {
-		fmt.Fprintln(stderr, "smtpscope: buffer sizes and timeouts must be positive")
+	if perConnMiB <= 0 || totalMiB <= 0 || gapTimeout <= 0 || idleTimeout <= 0 || maxConns <= 0 {
+		fmt.Fprintln(stderr, "smtpscope: buffer sizes, timeouts and --max-connections must be positive")
 		return nil, exitBadInput
 	}
 	c.opts = pipeline.Options{
@@ -180,6 +182,7 @@ func parseArgs(args []string, stderr io.Writer) (*config, int) {
 			MaxBufferedTotal:   totalMiB << 20,
 			GapTimeout:         gapTimeout,
 			IdleTimeout:        idleTimeout,
+			MaxConnections:     maxConns,
 		},
 	}
 	if c.data {
@@ -329,6 +332,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	} else if st.Sessions == 0 {
 		fmt.Fprintln(stderr, "smtpscope: "+summary)
+	}
+	if st.Evicted > 0 {
+		fmt.Fprintf(stderr, "smtpscope: %d connections were flushed while still open: more than %d were open at once (--max-connections)\n", st.Evicted, c.opts.Reassembly.MaxConnections)
 	}
 	// Messages that could not be written out are reported, but the
 	// capture's own fault (or an interrupt) decides the exit status first.

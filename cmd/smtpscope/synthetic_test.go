@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/netip"
@@ -14,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -438,12 +440,12 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 // countingReader counts the bytes read through it.
 type countingReader struct {
 	r io.Reader
-	n int
+	n atomic.Int64 // the capture reader reads ahead on a goroutine of its own
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	c.n += n
+	c.n.Add(int64(n))
 	return n, err
 }
 
@@ -451,7 +453,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // -r big.pcap | head), the command stops reading the capture and fails with
 // one line.
 func TestWriteErrorStopsReading(t *testing.T) {
-	const sessions = 2000
+	const sessions = 6000
 	rng := rand.New(rand.NewPCG(1, 2))
 	var segs []pcapgen.Segment
 	for i := range sessions {
@@ -473,10 +475,33 @@ func TestWriteErrorStopsReading(t *testing.T) {
 				t.Errorf("failed %v, then %d more writes", out.failed, out.late)
 			}
 			// The pipeline looks at its context every 1024 packets; the
-			// reader reads 64 KiB at a time.
-			if in.n > len(pcap)/4 {
-				t.Errorf("read %d of %d bytes of the capture after the output failed", in.n, len(pcap))
+			// reader reads ahead up to 1.25 MiB; sessions wait for the
+			// output in a queue of 256.
+			if n := in.n.Load(); n > int64(len(pcap)/4) {
+				t.Errorf("read %d of %d bytes of the capture after the output failed", n, len(pcap))
 			}
 		})
+	}
+}
+
+// TestMaxConnectionsFlag: 30 connections open at once with
+// --max-connections 10: those idle longest are printed as evicted, stderr
+// says how many, and every connection is still reported.
+func TestMaxConnectionsFlag(t *testing.T) {
+	var segs []pcapgen.Segment
+	for i := range 30 {
+		conn := pcapgen.NewConn(netip.AddrPortFrom(client.Addr(), uint16(20000+i)), server, t0.Add(time.Duration(i)*time.Millisecond))
+		segs = append(segs, conn.Handshake()...)
+		segs = append(segs, conn.FromServer([]byte("220 mx ESMTP\r\n")), conn.FromClient([]byte("EHLO c\r\n")))
+	}
+	pcap := pcapOf(t, pcapgen.PcapOptions{LinkType: 1}, pcapgen.Packets(pcapgen.Link{Type: 1}, segs...))
+	var out, stderr bytes.Buffer
+	code := run(context.Background(), []string{"-r", "-", "--json", "--max-connections", "10"}, bytes.NewReader(pcap), &out, &stderr)
+	evicted := strings.Count(out.String(), `"close":"evicted"`)
+	if code != exitOK || strings.Count(out.String(), "\n") != 30 || evicted < 20 {
+		t.Fatalf("exit %d, %d sessions, %d evicted; stderr %q", code, strings.Count(out.String(), "\n"), evicted, stderr.String())
+	}
+	if want := fmt.Sprintf("smtpscope: %d connections were flushed while still open: more than 10 were open at once (--max-connections)\n", evicted); stderr.String() != want {
+		t.Errorf("stderr %q, want %q", stderr.String(), want)
 	}
 }
