@@ -121,6 +121,13 @@ func (d *Decoder) messageBytes(p []byte, ts time.Time) (n int, end bool) {
 			d.keep(m, []byte{'\r'})
 			d.data = dataBody
 		case dataBody:
+			if d.lineLen == 0 {
+				if k := d.plainLines(p[n:], ts); k > 0 {
+					n += k
+					d.data = dataLineStart
+					continue
+				}
+			}
 			i := bytes.IndexByte(p[n:], '\n')
 			if i < 0 {
 				d.textBytes(p[n:])
@@ -144,6 +151,50 @@ func (d *Decoder) messageBytes(p []byte, ts time.Time) (n int, end bool) {
 		}
 	}
 	return n, false
+}
+
+// plainLines takes, from the start of p (a line start past any leading dot),
+// the run of whole lines that need nothing but counting: each ends in CRLF
+// and is at most maxTextLine bytes, and only the next line after the run may
+// start with a dot. It returns the length of the run, 0 if there is none.
+//
+// This is the path almost all message bytes take: the run is handed to keep
+// in one piece and checked for bare CRs and 8-bit bytes in one pass each,
+// instead of line by line (see BenchmarkDecoderMessage).
+// What it finds is what the line-by-line path would: a bare CR is flagged
+// once per message at the same time, and the run stops before any line the
+// other checks would flag.
+func (d *Decoder) plainLines(p []byte, ts time.Time) int {
+	end, lines := 0, 0
+	for {
+		i := bytes.IndexByte(p[end:], '\n')
+		if i < 1 || p[end+i-1] != '\r' || i+1 > maxTextLine {
+			break
+		}
+		end += i + 1
+		lines++
+		if end == len(p) || p[end] == '.' {
+			break
+		}
+	}
+	if end == 0 {
+		return 0
+	}
+	run, m := p[:end], d.msg
+	d.keep(m, run)
+	if !d.msgBareCR && bytes.Count(run, []byte{'\r'}) != lines {
+		d.msgBareCR = true
+		if !d.again(AnomalyBareCR, FromClient) {
+			d.flagMessage(AnomalyBareCR, m.End, "CR without LF inside a line (in message data)")
+		}
+	}
+	if !m.EightBit && hasHighBit(run) {
+		m.EightBit = true
+	}
+	d.prevBareLF, d.prevCR = false, false
+	m.Bytes += int64(end)
+	m.Lines += int64(lines)
+	return end
 }
 
 // textBytes notes what a piece of message text holds: 8-bit bytes and its
