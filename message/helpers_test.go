@@ -124,6 +124,7 @@ func (e *extracted) part(p *Part) io.WriteCloser {
 // parse feeds the pieces to a Parser, through a buffer overwritten after each Write to catch a
 // Parser that keeps it.
 func parse(o Options, parts [][]byte) *Message {
+	o.HashMessage = true // the golden dumps show it
 	p := NewParser(o)
 	var scratch []byte
 	for _, b := range parts {

@@ -46,6 +46,9 @@ type Options struct {
 	// Part and its writers are called from a goroutine of the Parser, one part at a time, never
 	// after Close returns.
 	Part func(p *Part) io.WriteCloser
+	// HashMessage computes Message.SHA256, the hash of the whole message; without it that is
+	// left empty (the parts are always hashed).
+	HashMessage bool
 	// Done, when set, is called on the Parser's goroutine once the parse is complete, after
 	// Message has its result: when the buffers of the parse are free again.
 	Done func()
@@ -70,7 +73,7 @@ func (o Options) withDefaults() Options {
 // Message is what was parsed of one message.
 type Message struct {
 	Size         int64  // bytes written
-	SHA256       string // hex, of all bytes written
+	SHA256       string // hex, of all bytes written; only with Options.HashMessage
 	Header       Header // the top header
 	Parts        []Part // depth-first, the root first; at most Options.MaxParts
 	DroppedParts int    // parts seen past Options.MaxParts
@@ -180,12 +183,17 @@ func (p *Parser) parse(w *walker, done func()) {
 			done()
 		}
 	}()
-	src := &chunkReader{chunks: p.chunks, sum: sha256.New()}
+	src := &chunkReader{chunks: p.chunks}
+	if w.o.HashMessage {
+		src.sum = sha256.New()
+	}
 	w.run(src)
 	src.drain()
 	m := w.finish()
 	m.Size = src.size
-	m.SHA256 = hex.EncodeToString(src.sum.Sum(nil))
+	if src.sum != nil {
+		m.SHA256 = hex.EncodeToString(src.sum.Sum(nil))
+	}
 	p.msg = m
 }
 
@@ -252,12 +260,12 @@ func (p *Parser) Message() *Message {
 }
 
 // chunkReader is the parse goroutine's side of the hand-over: it reads the batches in order,
-// hashing and counting every byte, and recycles each batch once read.
+// counting (and with a sum, hashing) every byte, and recycles each batch once read.
 type chunkReader struct {
 	chunks <-chan []byte
-	cur    []byte // the unread rest of the current batch
-	batch  []byte // the current batch, to recycle
-	sum    hash.Hash
+	cur    []byte    // the unread rest of the current batch
+	batch  []byte    // the current batch, to recycle
+	sum    hash.Hash // or nil
 	size   int64
 }
 
@@ -282,7 +290,9 @@ func (r *chunkReader) next() bool {
 	if !ok {
 		return false
 	}
-	r.sum.Write(c)
+	if r.sum != nil {
+		r.sum.Write(c)
+	}
 	r.size += int64(len(c))
 	r.batch, r.cur = c, c
 	return true

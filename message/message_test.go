@@ -365,3 +365,16 @@ func TestPreviewUTF8Direct(t *testing.T) {
 		t.Errorf("preview %q", m.Preview)
 	}
 }
+
+// TestHashMessageOff: without HashMessage the whole message is counted, not hashed; its parts
+// are hashed all the same.
+func TestHashMessageOff(t *testing.T) {
+	msg := single("Subject: x", "body\n")
+	p := NewParser(Options{})
+	p.Write(msg)
+	p.Close()
+	m := p.Message()
+	if m.SHA256 != "" || m.Size != int64(len(msg)) || len(m.Parts) != 1 || m.Parts[0].SHA256 != sha([]byte("body\r\n")) || m.Parts[0].Size != 6 {
+		t.Errorf("size %d sha256 %q, parts %+v", m.Size, m.SHA256, m.Parts)
+	}
+}

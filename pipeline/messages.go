@@ -74,6 +74,8 @@ func (o *Messages) newMessageSink(g *gate, id int64, cs smtpdecode.ContentStart,
 	g.open++
 	s := &messageSink{start: cs, session: id, dir: o.Dir, fail: fail, gate: g, async: async != nil}
 	mo := o.Options
+	// The whole message's hash identifies the .eml file it is saved as.
+	mo.HashMessage = mo.HashMessage || o.Dir != nil
 	if async != nil {
 		async.beginParse()
 		mo.Done = async.endParse

@@ -14,6 +14,7 @@ import (
 // each turn as it happens, and the end of a session must follow them).
 type output struct {
 	emit   func(*smtpdecode.Session)
+	idle   func() // or nil
 	async  bool
 	queue  chan endedSession
 	wg     sync.WaitGroup
@@ -29,12 +30,12 @@ type endedSession struct {
 // ended but are not complete (each holds its buffers until it is), past which
 // the decoding waits.
 const (
-	maxQueuedSessions = 256
+	maxQueuedSessions = 32
 	maxEndedParses    = 256
 )
 
-func newOutput(async bool, emit func(*smtpdecode.Session)) *output {
-	o := &output{emit: emit, async: async}
+func newOutput(async bool, emit func(*smtpdecode.Session), idle func()) *output {
+	o := &output{emit: emit, idle: idle, async: async}
 	if async {
 		o.queue = make(chan endedSession, maxQueuedSessions)
 		// Open messages are capped at maxOpenParsers (see newMessageSink):
@@ -57,6 +58,9 @@ func (o *output) endParse() { <-o.parses }
 func (o *output) push(s *smtpdecode.Session, sinks []*messageSink) {
 	if !o.async {
 		o.emit(s)
+		if o.idle != nil {
+			o.idle()
+		}
 		return
 	}
 	o.queue <- endedSession{s, sinks}
@@ -69,6 +73,9 @@ func (o *output) run() {
 			k.finish()
 		}
 		o.emit(e.s)
+		if o.idle != nil && len(o.queue) == 0 {
+			o.idle()
+		}
 	}
 }
 

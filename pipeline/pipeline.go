@@ -34,6 +34,10 @@ type Options struct {
 	OnOpen  func(*smtpdecode.Session)
 	OnEvent func(*smtpdecode.Session, smtpdecode.Event)
 	Packet  func(capture.Packet)
+	// OnIdle, when set, is called after a session is handed out when no
+	// other is ready to be: where buffered output is flushed, so that each
+	// session shows as soon as the next may take a while.
+	OnIdle func()
 }
 
 // Stats count what a run read.
@@ -79,7 +83,7 @@ func Run(ctx context.Context, src Source, o Options, emit func(*smtpdecode.Sessi
 	out := newOutput(async, func(s *smtpdecode.Session) {
 		sessions++
 		emit(s)
-	})
+	}, o.OnIdle)
 	newHandler := func(c reassembly.Conn) reassembly.Handler {
 		h := &conn{conn: c, out: out}
 		do := o.Decoder

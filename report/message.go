@@ -116,7 +116,7 @@ type jsonMessageInfo struct {
 	LastReceived  string     `json:"last_received,omitempty"`
 	ContentType   string     `json:"content_type"`
 	Size          int64      `json:"size"`
-	SHA256        string     `json:"sha256"`
+	SHA256        string     `json:"sha256,omitempty"`
 	Parts         []jsonPart `json:"parts"`
 	Attachments   []jsonPart `json:"attachments"`
 	DroppedParts  int        `json:"dropped_parts,omitempty"`

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -293,30 +294,45 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	defer src.Close()
 
 	ro := report.Options{ShowSecrets: c.showSecrets, Data: c.data, Color: useColor(c.color, stdout, os.Getenv)}
+	// Sessions are written through one buffer, flushed whenever no other
+	// session is ready: a write per session costs more than its formatting.
+	bw := bufio.NewWriterSize(stdout, 64<<10)
 	var out sessionWriter
 	var text *report.Text
 	if c.json {
-		out = report.NewJSON(stdout, ro)
+		out = report.NewJSON(bw, ro)
 	} else {
-		text = report.NewText(stdout, ro)
+		text = report.NewText(bw, ro)
 		out = text
 	}
-	// Once output cannot be written (a closed pipe: smtpscope -r x | head),
-	// reading the rest of the capture is wasted: stop the pipeline.
 	mbox, ok := messageOutputs(c, stderr)
 	if !ok {
 		return exitFailure
 	}
+	// Once output cannot be written (a closed pipe: smtpscope -r x | head),
+	// reading the rest of the capture is wasted: stop the pipeline.
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	var werr error
+	fail := func(err error) {
+		if werr == nil && err != nil {
+			werr = err
+			stop()
+		}
+	}
+	c.opts.OnIdle = func() {
+		if werr == nil {
+			fail(bw.Flush())
+		}
+	}
 	st, rerr := pipeline.Run(ctx, src, c.opts, func(s *smtpdecode.Session) {
 		if werr == nil {
-			if werr = out.Session(s); werr != nil {
-				stop()
-			}
+			fail(out.Session(s))
 		}
 	})
+	if werr == nil {
+		werr = bw.Flush()
+	}
 	if werr != nil {
 		fmt.Fprintf(stderr, "smtpscope: writing output: %v\n", werr)
 		return exitFailure
@@ -326,7 +342,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		summary = fmt.Sprintf("no SMTP sessions in %s (%d packets read, %d skipped as malformed)", c.read, st.Packets, st.Malformed)
 	}
 	if text != nil {
-		if err := text.Line(summary); err != nil {
+		err := text.Line(summary)
+		if err == nil {
+			err = bw.Flush()
+		}
+		if err != nil {
 			fmt.Fprintf(stderr, "smtpscope: writing output: %v\n", err)
 			return exitFailure
 		}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -172,6 +173,11 @@ func TestExtract(t *testing.T) {
 			}
 			if len(emls) != 1 {
 				t.Fatalf(".eml files %q, want 1", emls)
+			}
+			// With --extract, the JSON names the message by the hash of its .eml.
+			js, _, _ := runCLI(t, nil, "-r", input(name), "--json", "--extract", filepath.Join(t.TempDir(), "again"))
+			if want := fmt.Sprintf(`"sha256":"%x","parts"`, sha256.Sum256(files[emls[0]])); !strings.Contains(js, want) {
+				t.Errorf("JSON with --extract lacks %s", want)
 			}
 			// The mbox holds the same message, mboxrd-quoted, LF line ends.
 			mb, err := os.ReadFile(mbox)

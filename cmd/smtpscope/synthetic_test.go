@@ -476,7 +476,7 @@ func TestWriteErrorStopsReading(t *testing.T) {
 			}
 			// The pipeline looks at its context every 1024 packets; the
 			// reader reads ahead up to 1.25 MiB; sessions wait for the
-			// output in a queue of 256.
+			// output in a queue of 32.
 			if n := in.n.Load(); n > int64(len(pcap)/4) {
 				t.Errorf("read %d of %d bytes of the capture after the output failed", n, len(pcap))
 			}
