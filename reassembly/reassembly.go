@@ -12,6 +12,7 @@ package reassembly
 
 import (
 	"cmp"
+	"encoding/binary"
 	"net/netip"
 	"slices"
 	"time"
@@ -224,12 +225,18 @@ type Assembler struct {
 	// closed remembers, for ClosedMemory of packet time, the connections
 	// that just closed, both ways, so that their last ACKs do not start
 	// new ones. Its size is bounded by the connections closed in that time.
-	closed   map[flowKey]time.Time
+	closed   map[flowKey]closedConn
 	released []*stream // streams holding bytes released by the current flush
 	// live holds the connections gopacket tracks (each stream knows its
 	// index), for MaxConnections; evicting is set while it flushes some.
 	live     []*stream
 	evicting bool
+	// reset holds the connections a RST ended during the current packet;
+	// aborting is set while forgetReset ends their other half.
+	reset    []resetHalf
+	aborting bool
+	abortTCP layers.TCP
+	abortHdr [20]byte
 	lastSeen []time.Time // scratch for evict
 	counters Counters
 }
@@ -265,7 +272,7 @@ func New(newHandler func(Conn) Handler, o Options) *Assembler {
 		opts:       o,
 		newHandler: newHandler,
 		dec:        newLinkDecoder(),
-		closed:     make(map[flowKey]time.Time),
+		closed:     make(map[flowKey]closedConn),
 		defrag:     ip4defrag.NewIPv4Defragmenter(),
 	}
 	for _, p := range o.Ports {
@@ -337,6 +344,7 @@ func (a *Assembler) Packet(link capture.LinkType, data []byte, ts time.Time) {
 	}
 	a.rejected = false
 	a.asm.AssembleWithContext(netFlow, tcp, &a.ctx)
+	a.forgetReset()
 	if a.rejected {
 		a.counters.Other++ // Detect said no
 	} else {
@@ -349,6 +357,46 @@ func (a *Assembler) Packet(link capture.LinkType, data []byte, ts time.Time) {
 	if !ts.Before(a.nextFlush) {
 		a.flushIdle(ts)
 	}
+}
+
+// forgetReset makes gopacket forget the connections a RST just ended. It
+// closes only the half the RST came on, and keeps the connection until the
+// other half ends too: a client that resets and connects again from the same
+// port (smtp-source does) would find its new connection taken for the old
+// one, and lost. A RST on the other half, at the sequence number it waits
+// for, ends that half as well.
+func (a *Assembler) forgetReset() {
+	for _, r := range a.reset {
+		s := r.s
+		if s.live < 0 {
+			continue // gopacket let go of it already
+		}
+		// The other half runs from the side that did not send the RST;
+		// gopacket takes its ports from the header bytes.
+		from, net := 1-r.side, s.key.net.Reverse()
+		if from == 0 {
+			net = s.key.net
+		}
+		h := a.abortHdr[:]
+		binary.BigEndian.PutUint16(h[0:], s.ends[from].Port())
+		binary.BigEndian.PutUint16(h[2:], s.ends[1-from].Port())
+		h[12], h[13] = 5<<4, 0x04 // 20-byte header, RST
+		if a.abortTCP.DecodeFromBytes(h, gopacket.NilDecodeFeedback) != nil {
+			continue
+		}
+		a.aborting = true
+		a.asm.AssembleWithContext(net, &a.abortTCP, &a.ctx)
+		a.aborting = false
+	}
+	clear(a.reset)
+	a.reset = a.reset[:0]
+}
+
+// resetHalf is a connection a RST ended, and the side (as in stream) that
+// sent it.
+type resetHalf struct {
+	s    *stream
+	side int
 }
 
 // evict closes the connections idle longest until a tenth of MaxConnections
@@ -413,8 +461,8 @@ func (a *Assembler) flushIdle(now time.Time) {
 	a.release()
 	a.defrag.DiscardOlderThan(now.Add(-a.opts.GapTimeout))
 	a.dispatch()
-	for k, t := range a.closed {
-		if now.Sub(t) > closedMemory {
+	for k, c := range a.closed {
+		if now.Sub(c.last) > closedMemory {
 			delete(a.closed, k)
 		}
 	}
@@ -462,6 +510,13 @@ type flowKey struct{ net, tcp gopacket.Flow }
 
 func (k flowKey) reverse() flowKey { return flowKey{k.net.Reverse(), k.tcp.Reverse()} }
 
+// closedConn is what Assembler.closed remembers of a connection: its last
+// packet time, and whether it ended (FIN or RST) rather than was flushed.
+type closedConn struct {
+	last  time.Time
+	ended bool
+}
+
 // closedMemory is how long, in packet time, a closed connection's 4-tuple is
 // remembered so its last ACKs are not taken for a new connection.
 const closedMemory = 10 * time.Second
@@ -471,12 +526,13 @@ type factory struct{ a *Assembler }
 func (f factory) New(netFlow, tcpFlow gopacket.Flow, tcp *layers.TCP, ac gpreassembly.AssemblerContext) gpreassembly.Stream {
 	a := f.a
 	k := flowKey{netFlow, tcpFlow}
-	if !tcp.SYN && len(tcp.Payload) == 0 {
-		if _, ok := a.closed[k]; ok {
-			// The last ACKs of a connection that just closed: gopacket
-			// keeps no state for them.
-			return nil
-		}
+	if c, ok := a.closed[k]; ok && !tcp.SYN && (c.ended || len(tcp.Payload) == 0) {
+		// The last packets of a connection that just closed (its last
+		// ACKs, or data the other side sent before a RST reached it):
+		// gopacket keeps no state for them. A new connection on the same
+		// ports begins with a SYN. After a flush (idle, evicted) data
+		// goes on where it was.
+		return nil
 	}
 	a.streams++
 	src, _ := netip.AddrFromSlice(netFlow.Src().Raw())

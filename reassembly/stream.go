@@ -79,6 +79,16 @@ func (s *stream) dir(side int) Dir {
 
 // Accept sees every segment of the connection before reassembly does.
 func (s *stream) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir gpreassembly.TCPFlowDirection, nextSeq gpreassembly.Sequence, start *bool, ac gpreassembly.AssemblerContext) bool {
+	if s.a.aborting {
+		// Assembler.forgetReset's RST: put it where gopacket takes it
+		// as the end of this half.
+		if nextSeq == invalidSeq {
+			*start = true
+		} else {
+			tcp.Seq = uint32(nextSeq)
+		}
+		return true
+	}
 	if s.closed || s.ignored {
 		s.a.rejected = s.ignored
 		return false
@@ -116,6 +126,7 @@ func (s *stream) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir gpreassemb
 	if tcp.RST && inWindow {
 		s.stats.End = EndRST
 		s.a.done = append(s.a.done, s)
+		s.a.reset = append(s.a.reset, resetHalf{s, i})
 	} else if tcp.FIN && s.stats.End == EndOpen {
 		s.stats.End = EndFIN
 	}
@@ -247,8 +258,9 @@ func (s *stream) ReassemblyComplete(ac gpreassembly.AssemblerContext) bool {
 	}
 	// Forget the connection now: its last ACKs carry nothing, and the
 	// factory does not start a connection for them (Assembler.closed).
-	s.a.closed[s.key] = s.last
-	s.a.closed[s.key.reverse()] = s.last
+	c := closedConn{last: s.last, ended: s.stats.End == EndFIN || s.stats.End == EndRST}
+	s.a.closed[s.key] = c
+	s.a.closed[s.key.reverse()] = c
 	return true
 }
 
