@@ -11,8 +11,10 @@
 // A Conn produces the segments of one connection with consistent sequence
 // numbers and times; IPPacket, Frame and Segment.Packet turn segments into
 // bytes on the wire; WritePcap and WritePcapng write them to a file.
-// Building a frame costs one allocation, so the package can also feed
-// benchmarks with large captures.
+// Building a frame costs one allocation, and none with Segment.AppendFrame
+// or a PcapWriter, which writes a pcap file one segment at a time, building
+// each frame in its buffer: the package also feeds benchmarks with captures
+// of many gigabytes (internal/benchgen).
 //
 // Functions given malformed input (mixed address families, an unknown link
 // type, a payload too large for one IP packet) panic: they are meant for

@@ -56,3 +56,16 @@ func TestChecksum(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkSum(b *testing.B) {
+	buf := make([]byte, 1460)
+	for i := range buf {
+		buf[i] = byte(i * 7)
+	}
+	b.SetBytes(int64(len(buf)))
+	var x uint64
+	for b.Loop() {
+		x += sum(buf, 0)
+	}
+	_ = x
+}

@@ -135,6 +135,22 @@ func (s Segment) Packet(l Link) Packet {
 	return Packet{Time: s.Time, Data: b}
 }
 
+// FrameLen returns the length of the frame carrying s with the link layer l:
+// the length of the slice AppendFrame appends.
+func (s Segment) FrameLen(l Link) int {
+	return linkHeaderLen(&l) + ipLen(&s, family(&s))
+}
+
+// AppendFrame appends the frame carrying s, framed with l, to b and returns
+// the extended slice, like Packet without the allocation: b grows at most
+// once, and not at all when it has room for FrameLen bytes.
+func (s Segment) AppendFrame(b []byte, l Link) []byte {
+	v6 := family(&s)
+	b = grow(b, linkHeaderLen(&l)+ipLen(&s, v6))
+	b = appendLink(b, &l, v6)
+	return appendIP(b, &s, v6)
+}
+
 // Packets frames every segment with l. The frames share one allocation but
 // none can grow into another.
 func Packets(l Link, segs ...Segment) []Packet {

@@ -1,7 +1,6 @@
 package pcapgen
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -15,6 +14,9 @@ type PcapOptions struct {
 	Nano      bool // magic a1b23c4d
 	BigEndian bool
 	Snaplen   uint32 // 0 means 262144
+	// BufferSize is the size of a PcapWriter's buffer; 0 means 64 KiB. A
+	// record longer than the buffer is written through a larger one.
+	BufferSize int
 }
 
 const (
@@ -22,6 +24,7 @@ const (
 	pcapMagicNano   = 0xa1b23c4d
 	defaultSnaplen  = 262144
 	writeBufferSize = 64 << 10
+	pcapRecordLen   = 16
 )
 
 // order is a byte order that can both put and append.
@@ -44,7 +47,37 @@ func byteOrder(be bool) order {
 // fails if a packet's time is before 1970 or after 2106, or its lengths do
 // not fit in 32 bits.
 func WritePcap(w io.Writer, o PcapOptions, pkts []Packet) error {
-	bo := byteOrder(o.BigEndian)
+	pw := NewPcapWriter(w, o)
+	for i := range pkts {
+		if err := pw.WritePacket(pkts[i]); err != nil {
+			return err
+		}
+	}
+	return pw.Flush()
+}
+
+// PcapWriter writes a classic pcap file one packet at a time, for captures
+// too large to hold in memory. It buffers what it writes, the file header
+// from the start: call Flush at the end. The first error stops the writer:
+// every later call returns it.
+type PcapWriter struct {
+	w       io.Writer
+	o       PcapOptions
+	bo      order
+	buf     []byte
+	packets int   // packets written
+	written int64 // bytes written or buffered, the file header included
+	err     error
+}
+
+// NewPcapWriter returns a writer of a classic pcap file to w.
+func NewPcapWriter(w io.Writer, o PcapOptions) *PcapWriter {
+	size := o.BufferSize
+	if size <= 0 {
+		size = writeBufferSize
+	}
+	size = max(size, 24)
+	pw := &PcapWriter{w: w, o: o, bo: byteOrder(o.BigEndian), buf: make([]byte, 0, size)}
 	magic := uint32(pcapMagicMicro)
 	if o.Nano {
 		magic = pcapMagicNano
@@ -53,40 +86,105 @@ func WritePcap(w io.Writer, o PcapOptions, pkts []Packet) error {
 	if snaplen == 0 {
 		snaplen = defaultSnaplen
 	}
-	var scratch [24]byte
-	h := bo.AppendUint32(scratch[:0], magic)
-	h = bo.AppendUint16(h, 2) // version 2.4
-	h = bo.AppendUint16(h, 4)
-	h = bo.AppendUint32(h, 0) // thiszone
-	h = bo.AppendUint32(h, 0) // sigfigs
-	h = bo.AppendUint32(h, snaplen)
-	h = bo.AppendUint32(h, o.LinkType)
-	bw := bufio.NewWriterSize(w, writeBufferSize)
-	if _, err := bw.Write(h); err != nil {
+	h := pw.bo.AppendUint32(pw.buf, magic)
+	h = pw.bo.AppendUint16(h, 2) // version 2.4
+	h = pw.bo.AppendUint16(h, 4)
+	h = pw.bo.AppendUint32(h, 0) // thiszone
+	h = pw.bo.AppendUint32(h, 0) // sigfigs
+	h = pw.bo.AppendUint32(h, snaplen)
+	pw.buf = pw.bo.AppendUint32(h, o.LinkType)
+	pw.written = int64(len(pw.buf))
+	return pw
+}
+
+// Written returns the bytes of the file so far, buffered ones included.
+func (pw *PcapWriter) Written() int64 { return pw.written }
+
+// WritePacket writes the record of p.
+func (pw *PcapWriter) WritePacket(p Packet) error {
+	if pw.err != nil {
+		return pw.err
+	}
+	orig := p.origLen()
+	if uint64(len(p.Data)) > math.MaxUint32 || orig < 0 || uint64(orig) > math.MaxUint32 {
+		return pw.fail(fmt.Errorf("pcapgen: packet %d: length out of range", pw.packets))
+	}
+	b, err := pw.record(p.Time, len(p.Data), orig)
+	if err != nil {
 		return err
 	}
-	for i := range pkts {
-		p := &pkts[i]
-		sec, frac, err := pcapTime(p.Time, o.Nano)
-		if err != nil {
-			return fmt.Errorf("pcapgen: packet %d: %w", i, err)
+	pw.commit(append(b, p.Data...))
+	return nil
+}
+
+// WriteSegment writes the record of s framed with l, at the time of s,
+// building the frame in the writer's buffer: it costs no allocation.
+func (pw *PcapWriter) WriteSegment(l Link, s *Segment) error {
+	if pw.err != nil {
+		return pw.err
+	}
+	n := s.FrameLen(l)
+	b, err := pw.record(s.Time, n, n)
+	if err != nil {
+		return err
+	}
+	pw.commit(s.AppendFrame(b, l))
+	return nil
+}
+
+// record makes room for a record of n bytes of data and returns the free
+// part of the buffer with the record header appended.
+func (pw *PcapWriter) record(t time.Time, n, orig int) ([]byte, error) {
+	sec, frac, err := pcapTime(t, pw.o.Nano)
+	if err != nil {
+		return nil, pw.fail(fmt.Errorf("pcapgen: packet %d: %w", pw.packets, err))
+	}
+	need := pcapRecordLen + n
+	if cap(pw.buf)-len(pw.buf) < need {
+		if err := pw.flushBuffer(); err != nil {
+			return nil, err
 		}
-		orig := p.origLen()
-		if uint64(len(p.Data)) > math.MaxUint32 || orig < 0 || uint64(orig) > math.MaxUint32 {
-			return fmt.Errorf("pcapgen: packet %d: length out of range", i)
-		}
-		r := bo.AppendUint32(scratch[:0], sec)
-		r = bo.AppendUint32(r, frac)
-		r = bo.AppendUint32(r, uint32(len(p.Data)))
-		r = bo.AppendUint32(r, uint32(orig))
-		if _, err := bw.Write(r); err != nil {
-			return err
-		}
-		if _, err := bw.Write(p.Data); err != nil {
-			return err
+		if cap(pw.buf) < need {
+			pw.buf = make([]byte, 0, need)
 		}
 	}
-	return bw.Flush()
+	b := pw.buf[len(pw.buf):]
+	b = pw.bo.AppendUint32(b, sec)
+	b = pw.bo.AppendUint32(b, frac)
+	b = pw.bo.AppendUint32(b, uint32(n))
+	return pw.bo.AppendUint32(b, uint32(orig)), nil
+}
+
+// commit adds the record b, built in the free part of the buffer, to it.
+func (pw *PcapWriter) commit(b []byte) {
+	pw.buf = pw.buf[:len(pw.buf)+len(b)]
+	pw.written += int64(len(b))
+	pw.packets++
+}
+
+func (pw *PcapWriter) fail(err error) error {
+	pw.err = err
+	return err
+}
+
+func (pw *PcapWriter) flushBuffer() error {
+	if len(pw.buf) == 0 {
+		return nil
+	}
+	_, err := pw.w.Write(pw.buf)
+	pw.buf = pw.buf[:0]
+	if err != nil {
+		return pw.fail(err)
+	}
+	return nil
+}
+
+// Flush writes what is buffered to the underlying writer.
+func (pw *PcapWriter) Flush() error {
+	if pw.err != nil {
+		return pw.err
+	}
+	return pw.flushBuffer()
 }
 
 // pcapTime splits t into the seconds and micro- or nanoseconds (nano) of a
