@@ -57,10 +57,22 @@ type stream struct {
 
 	waiting []release // released by the current flush, not yet delivered
 
-	pos     [2]gpreassembly.Sequence // next sequence number to deliver
-	highest [2]gpreassembly.Sequence // end of the furthest payload seen
-	sent    [2]bool                  // highest is set
-	holes   [2][]hole
+	pos [2]gpreassembly.Sequence // next sequence number to deliver
+	// ahead is where the first bytes seen past pos begin, when some are
+	// waiting behind a hole (aheadSet, and pos before ahead).
+	ahead    [2]gpreassembly.Sequence
+	aheadSet [2]bool
+	// answers tells that a side's latest segment acknowledged bytes of the
+	// other side that wait behind a hole, acked up to where; later holds
+	// what a side holds back (see hold).
+	answers    [2]bool
+	acked      [2]gpreassembly.Sequence
+	later      [2][]heldBytes
+	laterBytes int
+	releasing  bool                     // unhold is handing held bytes over
+	highest    [2]gpreassembly.Sequence // end of the furthest payload seen
+	sent       [2]bool                  // highest is set
+	holes      [2][]hole
 }
 
 func side(dir gpreassembly.TCPFlowDirection) int {
@@ -95,6 +107,16 @@ func (s *stream) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir gpreassemb
 	}
 	i := side(dir)
 	s.stats.Packets++
+	if len(tcp.Payload) > 0 {
+		// This side sends data after it received bytes of the other
+		// that wait here behind a hole (a 250 after the message whose
+		// middle the capture lost): hold its data back until the other's
+		// is delivered that far (see hold).
+		o, ack := 1-i, gpreassembly.Sequence(tcp.Ack)
+		s.answers[i] = tcp.ACK && s.h != nil && s.aheadSet[o] &&
+			s.pos[o].Difference(s.ahead[o]) > 0 && s.ahead[o].Difference(ack) >= 0
+		s.acked[i] = ack
+	}
 	if ci.Timestamp.After(s.last) {
 		s.last = ci.Timestamp
 	}
@@ -132,6 +154,10 @@ func (s *stream) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir gpreassemb
 	}
 	if len(tcp.Payload) > 0 {
 		s.sawPayload = true
+		if nextSeq != invalidSeq && nextSeq.Difference(seq) > 0 &&
+			(!s.aheadSet[i] || s.pos[i].Difference(s.ahead[i]) <= 0 || seq.Difference(s.ahead[i]) > 0) {
+			s.ahead[i], s.aheadSet[i] = seq, true // the first bytes seen behind a hole
+		}
 		end := seq.Add(len(tcp.Payload))
 		if !s.sent[i] || s.highest[i].Difference(end) > 0 {
 			s.highest[i], s.sent[i] = end, true
@@ -234,10 +260,20 @@ func (s *stream) deliver(i, skip int, data []byte, ts time.Time) {
 		data = data[k:]
 		s.pos[i] = s.pos[i].Add(k)
 	}
-	if len(data) > 0 {
-		s.data(i, data, ts)
-		s.pos[i] = s.pos[i].Add(len(data))
+	o := 1 - i
+	for len(data) > 0 {
+		k := len(data)
+		if len(s.later[o]) > 0 {
+			if d := s.pos[i].Difference(s.later[o][0].until); d > 0 && d < k {
+				k = d // the other side answered these bytes, not those after
+			}
+		}
+		s.data(i, data[:k], ts)
+		s.pos[i] = s.pos[i].Add(k)
+		data = data[k:]
+		s.unhold(o, false)
 	}
+	s.unhold(o, false)
 }
 
 // ReassemblyComplete is called when both directions have ended.
@@ -309,6 +345,9 @@ func (s *stream) data(i int, p []byte, ts time.Time) {
 	if s.ignored {
 		return // Detect said no, or gave up
 	}
+	if s.h != nil && s.hold(i, heldBytes{p: p, ts: ts}) {
+		return
+	}
 	if s.h == nil {
 		s.decideSides(i, p)
 		if s.detecting {
@@ -324,6 +363,9 @@ func (s *stream) data(i int, p []byte, ts time.Time) {
 
 func (s *stream) gap(i, n int, ts time.Time) {
 	if s.ignored {
+		return
+	}
+	if s.h != nil && s.hold(i, heldBytes{gap: n, ts: ts}) {
 		return
 	}
 	if s.h == nil {
@@ -392,6 +434,9 @@ func (s *stream) close() {
 	if s.stats.End == EndRST {
 		s.abandon()
 	}
+	for i := range 2 {
+		s.unhold(i, true) // what it waited for will not come
+	}
 	if s.h == nil {
 		if s.detecting || s.ignored || !s.sawSYN {
 			return
@@ -418,5 +463,66 @@ func (s *stream) abandon() {
 			s.gap(i, n, s.last)
 			s.pos[i] = s.highest[i]
 		}
+	}
+}
+
+// heldBytes is data (p) or a gap (gap bytes lost) a side holds back until
+// the other side is delivered up to until.
+type heldBytes struct {
+	p     []byte
+	gap   int
+	ts    time.Time
+	until gpreassembly.Sequence
+}
+
+// maxHeld bounds what one connection holds back; past it the held bytes go
+// to the Handler as they are, out of step with the other side.
+const maxHeld = 1 << 20
+
+// hold keeps b back when its side sent it after receiving bytes of the other
+// side that wait behind a hole here, or when that side holds earlier bytes.
+// Handing them over in the order the endpoints saw them lets the decoder read
+// a reply after the command it answers, even when the capture lost part of
+// that command and gopacket waits (up to GapTimeout) for the missing bytes.
+// Without this the 250 to a message would end the message, and its rest
+// would be read as commands.
+func (s *stream) hold(i int, b heldBytes) bool {
+	switch {
+	case s.releasing:
+		return false
+	case s.answers[i]:
+		b.until = s.acked[i]
+	case len(s.later[i]) > 0:
+		b.until = s.later[i][len(s.later[i])-1].until
+	default:
+		return false
+	}
+	b.p = bytes.Clone(b.p)
+	s.later[i] = append(s.later[i], b)
+	s.laterBytes += len(b.p)
+	if s.laterBytes > maxHeld {
+		s.unhold(i, true)
+	}
+	return true
+}
+
+// unhold hands over what side i holds back and the other side has caught up
+// with, or all of it.
+func (s *stream) unhold(i int, all bool) {
+	o := 1 - i
+	for len(s.later[i]) > 0 && (all || s.pos[o].Difference(s.later[i][0].until) <= 0) {
+		b := s.later[i][0]
+		s.later[i] = s.later[i][1:]
+		s.laterBytes -= len(b.p)
+		s.releasing = true // hand it over, not back
+		if b.p != nil {
+			s.data(i, b.p, b.ts)
+		} else {
+			s.gap(i, b.gap, b.ts)
+		}
+		s.releasing = false
+	}
+	if len(s.later[i]) == 0 {
+		s.later[i] = nil
 	}
 }
