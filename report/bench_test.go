@@ -14,7 +14,7 @@ import (
 
 // recordedSessions decodes every recorded capture in testdata, messages
 // parsed, as the command does.
-func recordedSessions(b *testing.B) []*smtpdecode.Session {
+func recordedSessions(b testing.TB) []*smtpdecode.Session {
 	b.Helper()
 	files, _ := filepath.Glob("../testdata/*/input.pcap*")
 	var sessions []*smtpdecode.Session

@@ -1,359 +1,384 @@
 package report
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
 	"io"
+	"math"
+	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/smtpscope/smtpscope/smtpdecode"
 )
 
 // JSON writes one JSON object per session, one per line. The fields are
 // documented in README.md.
+//
+// The JSON is written by hand, one member at a time, in the order and with
+// the spelling encoding/json gave it when it marshalled structs (and then
+// escapeInvisible went over it): json_old_test.go keeps that code and checks
+// the two agree byte for byte. An optional member (omitempty) is left out
+// when its value is "", 0, false, nil or empty.
 type JSON struct {
 	w   io.Writer
-	buf bytes.Buffer
-	enc *json.Encoder
 	o   Options
+	buf []byte // the line being written, reused from session to session
 }
 
 // NewJSON returns a JSON writer on w.
 func NewJSON(w io.Writer, o Options) *JSON {
-	j := &JSON{w: w, o: o}
-	j.enc = json.NewEncoder(&j.buf)
-	j.enc.SetEscapeHTML(false)
-	return j
-}
-
-// escapeInvisible rewrites, inside JSON text, the characters encoding/json
-// leaves raw but a terminal may act on or hide — DEL, C1 controls and Unicode
-// format characters such as bidirectional overrides — as \u escapes. The
-// values stay the same; only their spelling changes. (None of them can occur
-// outside a string in encoding/json's output.)
-func escapeInvisible(b []byte) []byte {
-	clean := true
-	for _, c := range b {
-		if c >= 0x7f {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return b
-	}
-	out := make([]byte, 0, len(b)+16)
-	for i := 0; i < len(b); {
-		r, size := utf8.DecodeRune(b[i:])
-		if r == 0x7f || r >= 0x80 && (r <= 0x9f || unicode.Is(unicode.Cf, r)) {
-			out = fmt.Appendf(out, `\u%04x`, r)
-		} else {
-			out = append(out, b[i:i+size]...)
-		}
-		i += size
-	}
-	return out
-}
-
-type jsonSession struct {
-	ID                  int64         `json:"id"`
-	Client              string        `json:"client"`
-	Server              string        `json:"server"`
-	Start               string        `json:"start"`
-	End                 string        `json:"end"`
-	Packets             int           `json:"packets"`
-	BytesClient         int64         `json:"bytes_client"`
-	BytesServer         int64         `json:"bytes_server"`
-	MissingBytes        int64         `json:"missing_bytes"`
-	Close               string        `json:"close"`
-	Sides               string        `json:"sides"`
-	Greeting            *jsonGreeting `json:"greeting"`
-	Commands            []jsonCommand `json:"commands"`
-	Gaps                []jsonGap     `json:"gaps,omitempty"`
-	TLS                 *jsonTLS      `json:"tls,omitempty"`
-	DroppedCommands     int           `json:"dropped_commands,omitempty"`
-	DroppedAnomalies    int           `json:"dropped_anomalies,omitempty"`
-	DroppedTransactions int           `json:"dropped_transactions,omitempty"`
-	DroppedGaps         int           `json:"dropped_gaps,omitempty"`
-	Helo                *jsonHelo     `json:"helo"`
-	Extensions          []jsonExt     `json:"extensions"`
-	Auth                *jsonAuth     `json:"auth"`
-	Transactions        []jsonTx      `json:"transactions"`
-	Anomalies           []jsonAnomaly `json:"anomalies"`
-	Outcome             string        `json:"outcome"`
-}
-
-type jsonHelo struct {
-	Verb string `json:"verb"`
-	Name string `json:"name"`
-}
-
-type jsonExt struct {
-	Name   string   `json:"name"`
-	Params []string `json:"params"`
-}
-
-type jsonAuth struct {
-	Mechanism string         `json:"mechanism"`
-	Username  string         `json:"username"`
-	Authzid   string         `json:"authzid,omitempty"`
-	Password  *string        `json:"password"`
-	Steps     []jsonAuthStep `json:"steps"`
-	Code      int            `json:"code"`
-	Success   bool           `json:"success"`
-	Decoded   bool           `json:"decoded"`
-	Cancelled bool           `json:"cancelled,omitempty"`
-}
-
-type jsonAuthStep struct {
-	From        string `json:"from"`
-	Raw         string `json:"raw"`
-	Decoded     string `json:"decoded,omitempty"`
-	Secret      bool   `json:"secret,omitempty"`
-	Undecodable bool   `json:"undecodable,omitempty"`
-}
-
-type jsonParam struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
-}
-
-type jsonRcpt struct {
-	Address string      `json:"address"`
-	Code    int         `json:"code"`
-	Params  []jsonParam `json:"params"`
-}
-
-type jsonTx struct {
-	MailFrom     string           `json:"mail_from"`
-	MailParams   []jsonParam      `json:"mail_params"`
-	MailCode     int              `json:"mail_code"`
-	RcptTo       []jsonRcpt       `json:"rcpt_to"`
-	DataCode     int              `json:"data_code"`
-	FinalCode    int              `json:"final_code"`
-	QueueID      string           `json:"queue_id"`
-	Outcome      string           `json:"outcome"`
-	MessageBytes int64            `json:"message_bytes"`
-	Message      *jsonMessageInfo `json:"message,omitempty"`
-}
-
-type jsonAnomaly struct {
-	ID      string  `json:"id"`
-	From    string  `json:"from"`
-	Detail  string  `json:"detail"`
-	Command *string `json:"command"`
-	Count   int     `json:"count"`
-}
-
-type jsonGreeting struct {
-	Code int    `json:"code"`
-	Text string `json:"text"`
-	Time string `json:"time"`
-}
-
-type jsonCommand struct {
-	Kind      string       `json:"kind"`
-	Verb      string       `json:"verb,omitempty"`
-	Unknown   bool         `json:"unknown,omitempty"`
-	Argument  string       `json:"argument,omitempty"`
-	Line      string       `json:"line,omitempty"`
-	Time      string       `json:"time"`
-	Message   *jsonMessage `json:"message,omitempty"`
-	Reply     *jsonReply   `json:"reply"`
-	LatencyMS *float64     `json:"latency_ms"`
-	LostReply bool         `json:"reply_lost,omitempty"`
-}
-
-type jsonReply struct {
-	Code     int      `json:"code"`
-	Enhanced string   `json:"enhanced,omitempty"`
-	Meaning  string   `json:"meaning,omitempty"`
-	Lines    []string `json:"lines"`
-	Decoded  string   `json:"decoded,omitempty"`
-	Time     string   `json:"time"`
-}
-
-func reply(r *smtpdecode.Reply) *jsonReply {
-	jr := &jsonReply{Code: r.Code, Meaning: smtpdecode.Meaning(r.Code, firstLine(r)), Lines: nonNil(r.Lines), Decoded: r.Decoded, Time: jsonTime(r.Time)}
-	if e, _, ok := smtpdecode.ParseEnhancedCode(firstLine(r)); ok {
-		jr.Enhanced = e.String()
-	}
-	return jr
-}
-
-type jsonMessage struct {
-	Bytes      int64 `json:"bytes"`
-	Lines      int64 `json:"lines"`
-	Terminated bool  `json:"terminated"`
-	Missing    int64 `json:"missing_bytes,omitempty"`
-}
-
-type jsonGap struct {
-	Time  string `json:"time"`
-	From  string `json:"from"`
-	Bytes int    `json:"bytes"`
-}
-
-type jsonTLS struct {
-	StartTLS    bool     `json:"starttls"`
-	Version     string   `json:"version"`
-	SNI         string   `json:"sni"`
-	Cipher      string   `json:"cipher"`
-	ALPN        []string `json:"alpn,omitempty"`
-	Versions    []string `json:"client_versions,omitempty"`
-	BytesClient int64    `json:"bytes_client"`
-	BytesServer int64    `json:"bytes_server"`
+	return &JSON{w: w, o: o}
 }
 
 // masked stands for a secret in JSON output.
 const masked = "********"
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
-func params(ps []smtpdecode.Param) []jsonParam {
-	out := make([]jsonParam, 0, len(ps))
-	for _, p := range ps {
-		out = append(out, jsonParam{Name: p.Name, Value: p.Value})
-	}
-	return out
-}
-
-func jsonTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
-
 // Session writes one session as a line of JSON.
 func (j *JSON) Session(s *smtpdecode.Session) error {
-	js := jsonSession{
-		ID:                  s.ID,
-		Client:              s.Client.String(),
-		Server:              s.Server.String(),
-		Start:               jsonTime(s.Start),
-		End:                 jsonTime(s.End),
-		Packets:             s.Packets,
-		BytesClient:         s.Bytes[0],
-		BytesServer:         s.Bytes[1],
-		MissingBytes:        s.Missing[0] + s.Missing[1],
-		Close:               s.Closed.String(),
-		Sides:               s.Sides,
-		Commands:            make([]jsonCommand, 0, len(s.Commands)),
-		DroppedCommands:     s.DroppedCommands,
-		DroppedAnomalies:    s.DroppedAnomalies,
-		DroppedTransactions: s.DroppedTransactions,
-		DroppedGaps:         s.DroppedGaps,
-	}
+	e := &jsonEnc{b: j.buf[:0]}
+	e.open("", '{')
+	e.num("id", s.ID)
+	e.str("client", s.Client.String())
+	e.str("server", s.Server.String())
+	e.time("start", s.Start)
+	e.time("end", s.End)
+	e.num("packets", int64(s.Packets))
+	e.num("bytes_client", s.Bytes[0])
+	e.num("bytes_server", s.Bytes[1])
+	e.num("missing_bytes", s.Missing[0]+s.Missing[1])
+	e.str("close", s.Closed.String())
+	e.str("sides", s.Sides)
 	if g := s.Greeting; g != nil {
-		js.Greeting = &jsonGreeting{Code: g.Code, Text: strings.Join(g.Lines, "\n"), Time: jsonTime(g.Time)}
+		e.open("greeting", '{')
+		e.num("code", int64(g.Code))
+		e.str("text", strings.Join(g.Lines, "\n"))
+		e.time("time", g.Time)
+		e.close('}')
+	} else {
+		e.null("greeting")
 	}
+	e.open("commands", '[')
 	for i := range s.Commands {
-		c := &s.Commands[i]
-		jc := jsonCommand{Kind: c.Kind.String(), Time: jsonTime(c.Time), LostReply: c.LostReply}
-		switch c.Kind {
-		case smtpdecode.KindCommand:
-			jc.Verb = c.Verb
-			jc.Unknown = !smtpdecode.KnownVerb(c.Verb)
-			jc.Argument = c.Arg
-			if c.Secret && !j.o.ShowSecrets {
-				_, jc.Argument, _ = strings.Cut(MaskedLine(c, false), " ")
-			}
-		case smtpdecode.KindAuthResponse:
-			jc.Line = MaskedLine(c, j.o.ShowSecrets)
-		}
-		if m := c.Message; m != nil {
-			jc.Message = &jsonMessage{Bytes: m.Bytes, Lines: m.Lines, Terminated: m.Terminated, Missing: m.Missing}
-		}
-		if r := c.Reply; r != nil {
-			jc.Reply = reply(r)
-			if c.Kind != smtpdecode.KindUnmatched {
-				ms := float64(c.Latency()) / float64(time.Millisecond)
-				jc.LatencyMS = &ms
-			}
-		}
-		js.Commands = append(js.Commands, jc)
+		j.command(e, &s.Commands[i])
 	}
-	for _, g := range s.Gaps {
-		from := "client"
-		if g.Dir == smtpdecode.FromServer {
-			from = "server"
+	e.close(']')
+	if len(s.Gaps) > 0 {
+		e.open("gaps", '[')
+		for _, g := range s.Gaps {
+			e.open("", '{')
+			e.time("time", g.Time)
+			e.str("from", fromJSON(g.Dir))
+			e.num("bytes", int64(g.Bytes))
+			e.close('}')
 		}
-		js.Gaps = append(js.Gaps, jsonGap{Time: jsonTime(g.Time), From: from, Bytes: g.Bytes})
+		e.close(']')
 	}
 	if s.TLS {
 		ti := &s.TLSInfo
-		js.TLS = &jsonTLS{StartTLS: !s.ImplicitTLS, Version: ti.Version, SNI: ti.SNI, Cipher: ti.Cipher,
-			ALPN: ti.ALPN, Versions: ti.ClientVersions, BytesClient: s.TLSBytes[0], BytesServer: s.TLSBytes[1]}
+		e.open("tls", '{')
+		e.bool("starttls", !s.ImplicitTLS)
+		e.str("version", ti.Version)
+		e.str("sni", ti.SNI)
+		e.str("cipher", ti.Cipher)
+		if len(ti.ALPN) > 0 {
+			e.strs("alpn", ti.ALPN)
+		}
+		if len(ti.ClientVersions) > 0 {
+			e.strs("client_versions", ti.ClientVersions)
+		}
+		e.num("bytes_client", s.TLSBytes[0])
+		e.num("bytes_server", s.TLSBytes[1])
+		e.close('}')
 	}
+	e.count("dropped_commands", int64(s.DroppedCommands))
+	e.count("dropped_anomalies", int64(s.DroppedAnomalies))
+	e.count("dropped_transactions", int64(s.DroppedTransactions))
+	e.count("dropped_gaps", int64(s.DroppedGaps))
 	if h := s.Helo; h != nil {
-		js.Helo = &jsonHelo{Verb: h.Verb, Name: h.Name}
+		e.open("helo", '{')
+		e.str("verb", h.Verb)
+		e.str("name", h.Name)
+		e.close('}')
+	} else {
+		e.null("helo")
 	}
-	js.Extensions = make([]jsonExt, 0, len(s.Extensions))
-	for _, e := range s.Extensions {
-		js.Extensions = append(js.Extensions, jsonExt{Name: e.Name, Params: nonNil(e.Params)})
+	e.open("extensions", '[')
+	for _, x := range s.Extensions {
+		e.open("", '{')
+		e.str("name", x.Name)
+		e.strs("params", x.Params)
+		e.close('}')
 	}
+	e.close(']')
 	if a := s.Auth; a != nil {
-		ja := &jsonAuth{Mechanism: a.Mechanism, Username: a.Username, Authzid: a.Authzid, Code: a.Code,
-			Success: a.Success, Decoded: a.Decoded, Cancelled: a.Cancelled, Steps: []jsonAuthStep{}}
-		if a.Password != "" {
-			pw := a.Password
-			if !j.o.ShowSecrets {
-				pw = masked
-			}
-			ja.Password = &pw
-		}
-		for _, st := range a.Steps {
-			js := jsonAuthStep{From: "client", Raw: st.Raw, Decoded: st.Decoded, Secret: st.Secret, Undecodable: st.Undecodable}
-			if st.FromServer {
-				js.From = "server"
-			}
-			if st.Secret && !j.o.ShowSecrets {
-				js.Raw, js.Decoded = masked, ""
-			}
-			ja.Steps = append(ja.Steps, js)
-		}
-		js.Auth = ja
+		j.auth(e, a)
+	} else {
+		e.null("auth")
 	}
-	js.Transactions = make([]jsonTx, 0, len(s.Transactions))
-	for _, t := range s.Transactions {
-		jt := jsonTx{MailFrom: t.MailFrom, MailParams: params(t.MailParams), MailCode: t.MailCode, RcptTo: []jsonRcpt{},
-			DataCode: t.DataCode, FinalCode: t.FinalCode, QueueID: t.QueueID, Outcome: string(t.Outcome), MessageBytes: t.MessageBytes}
-		if pm := parsedMessage(t.Message); pm != nil {
-			jt.Message = messageJSON(pm)
-		}
-		for _, r := range t.Rcpts {
-			jt.RcptTo = append(jt.RcptTo, jsonRcpt{Address: r.Address, Code: r.Code, Params: params(r.Params)})
-		}
-		js.Transactions = append(js.Transactions, jt)
+	e.open("transactions", '[')
+	for i := range s.Transactions {
+		transactionJSON(e, &s.Transactions[i])
 	}
-	js.Anomalies = make([]jsonAnomaly, 0, len(s.Anomalies))
+	e.close(']')
+	e.open("anomalies", '[')
 	for _, a := range s.Anomalies {
-		ja := jsonAnomaly{ID: string(a.ID), From: "client", Detail: a.Detail, Count: a.Count}
-		if a.Dir == smtpdecode.FromServer {
-			ja.From = "server"
-		}
+		e.open("", '{')
+		e.str("id", string(a.ID))
+		e.str("from", fromJSON(a.Dir))
+		e.str("detail", a.Detail)
 		if a.Command >= 0 && a.Command < len(s.Commands) {
 			c := &s.Commands[a.Command]
-			line := MaskedLine(c, j.o.ShowSecrets)
-			if c.Kind == smtpdecode.KindMessage {
-				line = "<message>"
-			} else if c.Kind == smtpdecode.KindUnmatched {
-				line = "<reply>"
+			switch c.Kind {
+			case smtpdecode.KindMessage:
+				e.str("command", "<message>")
+			case smtpdecode.KindUnmatched:
+				e.str("command", "<reply>")
+			default:
+				e.str("command", MaskedLine(c, j.o.ShowSecrets))
 			}
-			ja.Command = &line
+		} else {
+			e.null("command")
 		}
-		js.Anomalies = append(js.Anomalies, ja)
+		e.num("count", int64(a.Count))
+		e.close('}')
 	}
-	js.Outcome = Outcome(s)
-	j.buf.Reset()
-	if err := j.enc.Encode(js); err != nil {
-		return err
-	}
-	_, err := j.w.Write(escapeInvisible(j.buf.Bytes()))
+	e.close(']')
+	e.str("outcome", Outcome(s))
+	e.close('}')
+	e.b = append(e.b, '\n')
+	j.buf = e.b
+	_, err := j.w.Write(e.b)
 	return err
+}
+
+// command writes one turn and its reply.
+func (j *JSON) command(e *jsonEnc, c *smtpdecode.Command) {
+	e.open("", '{')
+	e.str("kind", c.Kind.String())
+	switch c.Kind {
+	case smtpdecode.KindCommand:
+		if c.Verb != "" {
+			e.str("verb", c.Verb)
+		}
+		if !smtpdecode.KnownVerb(c.Verb) {
+			e.bool("unknown", true)
+		}
+		arg := c.Arg
+		if c.Secret && !j.o.ShowSecrets {
+			_, arg, _ = strings.Cut(MaskedLine(c, false), " ")
+		}
+		if arg != "" {
+			e.str("argument", arg)
+		}
+	case smtpdecode.KindAuthResponse:
+		if line := MaskedLine(c, j.o.ShowSecrets); line != "" {
+			e.str("line", line)
+		}
+	}
+	e.time("time", c.Time)
+	if m := c.Message; m != nil {
+		e.open("message", '{')
+		e.num("bytes", m.Bytes)
+		e.num("lines", m.Lines)
+		e.bool("terminated", m.Terminated)
+		e.count("missing_bytes", m.Missing)
+		e.close('}')
+	}
+	if r := c.Reply; r != nil {
+		e.open("reply", '{')
+		e.num("code", int64(r.Code))
+		first := firstLine(r)
+		if ec, _, ok := smtpdecode.ParseEnhancedCode(first); ok {
+			e.key("enhanced")
+			e.b = append(e.b, '"')
+			e.b = strconv.AppendInt(e.b, int64(ec[0]), 10)
+			e.b = append(e.b, '.')
+			e.b = strconv.AppendInt(e.b, int64(ec[1]), 10)
+			e.b = append(e.b, '.')
+			e.b = strconv.AppendInt(e.b, int64(ec[2]), 10)
+			e.b = append(e.b, '"')
+		}
+		if m := smtpdecode.Meaning(r.Code, first); m != "" {
+			e.str("meaning", m)
+		}
+		e.strs("lines", r.Lines)
+		if r.Decoded != "" {
+			e.str("decoded", r.Decoded)
+		}
+		e.time("time", r.Time)
+		e.close('}')
+	} else {
+		e.null("reply")
+	}
+	if c.Reply != nil && c.Kind != smtpdecode.KindUnmatched {
+		e.float("latency_ms", float64(c.Latency())/float64(time.Millisecond))
+	} else {
+		e.null("latency_ms")
+	}
+	if c.LostReply {
+		e.bool("reply_lost", true)
+	}
+	e.close('}')
+}
+
+// auth writes the AUTH exchange.
+func (j *JSON) auth(e *jsonEnc, a *smtpdecode.AuthResult) {
+	e.open("auth", '{')
+	e.str("mechanism", a.Mechanism)
+	e.str("username", a.Username)
+	if a.Authzid != "" {
+		e.str("authzid", a.Authzid)
+	}
+	switch {
+	case a.Password == "":
+		e.null("password")
+	case j.o.ShowSecrets:
+		e.str("password", a.Password)
+	default:
+		e.str("password", masked)
+	}
+	e.open("steps", '[')
+	for _, st := range a.Steps {
+		from := "client"
+		if st.FromServer {
+			from = "server"
+		}
+		e.open("", '{')
+		e.str("from", from)
+		raw, decoded := st.Raw, st.Decoded
+		if st.Secret && !j.o.ShowSecrets {
+			raw, decoded = masked, ""
+		}
+		e.str("raw", raw)
+		if decoded != "" {
+			e.str("decoded", decoded)
+		}
+		if st.Secret {
+			e.bool("secret", true)
+		}
+		if st.Undecodable {
+			e.bool("undecodable", true)
+		}
+		e.close('}')
+	}
+	e.close(']')
+	e.num("code", int64(a.Code))
+	e.bool("success", a.Success)
+	e.bool("decoded", a.Decoded)
+	if a.Cancelled {
+		e.bool("cancelled", true)
+	}
+	e.close('}')
+}
+
+// transactionJSON writes one mail transaction.
+func transactionJSON(e *jsonEnc, t *smtpdecode.Transaction) {
+	e.open("", '{')
+	e.str("mail_from", t.MailFrom)
+	paramsJSON(e, "mail_params", t.MailParams)
+	e.num("mail_code", int64(t.MailCode))
+	e.open("rcpt_to", '[')
+	for _, r := range t.Rcpts {
+		e.open("", '{')
+		e.str("address", r.Address)
+		e.num("code", int64(r.Code))
+		paramsJSON(e, "params", r.Params)
+		e.close('}')
+	}
+	e.close(']')
+	e.num("data_code", int64(t.DataCode))
+	e.num("final_code", int64(t.FinalCode))
+	e.str("queue_id", t.QueueID)
+	e.str("outcome", string(t.Outcome))
+	e.num("message_bytes", t.MessageBytes)
+	if pm := parsedMessage(t.Message); pm != nil {
+		messageJSON(e, pm)
+	}
+	e.close('}')
+}
+
+// paramsJSON writes ESMTP parameters as a list of name and value.
+func paramsJSON(e *jsonEnc, key string, ps []smtpdecode.Param) {
+	e.open(key, '[')
+	for _, p := range ps {
+		e.open("", '{')
+		e.str("name", p.Name)
+		e.str("value", p.Value)
+		e.close('}')
+	}
+	e.close(']')
+}
+
+// fromJSON is the "from" of a gap or an anomaly.
+func fromJSON(d smtpdecode.Direction) string {
+	if d == smtpdecode.FromServer {
+		return "server"
+	}
+	return "client"
+}
+
+// jsonEnc appends JSON text to b. Each method writes a member of the object
+// being written, key and value, or with an empty key an element of the array
+// being written; the commas between them go in by themselves.
+type jsonEnc struct{ b []byte }
+
+// key starts a member (or, with k empty, an element): a comma unless it is
+// the first in its object or array, then the key and a colon. Keys need no
+// escaping.
+func (e *jsonEnc) key(k string) {
+	if n := len(e.b); n > 0 && e.b[n-1] != '{' && e.b[n-1] != '[' {
+		e.b = append(e.b, ',')
+	}
+	if k != "" {
+		e.b = append(e.b, '"')
+		e.b = append(e.b, k...)
+		e.b = append(e.b, '"', ':')
+	}
+}
+
+// open starts an object ('{') or array ('['); close ends it.
+func (e *jsonEnc) open(k string, c byte) { e.key(k); e.b = append(e.b, c) }
+func (e *jsonEnc) close(c byte)          { e.b = append(e.b, c) }
+
+func (e *jsonEnc) str(k, v string)       { e.key(k); e.b = appendJSONString(e.b, v) }
+func (e *jsonEnc) num(k string, v int64) { e.key(k); e.b = strconv.AppendInt(e.b, v, 10) }
+func (e *jsonEnc) bool(k string, v bool) { e.key(k); e.b = strconv.AppendBool(e.b, v) }
+func (e *jsonEnc) null(k string)         { e.key(k); e.b = append(e.b, "null"...) }
+func (e *jsonEnc) strs(k string, v []string) {
+	e.open(k, '[')
+	for _, s := range v {
+		e.str("", s)
+	}
+	e.close(']')
+}
+
+// count writes an optional number: left out when it is 0.
+func (e *jsonEnc) count(k string, n int64) {
+	if n != 0 {
+		e.num(k, n)
+	}
+}
+
+// float writes f as encoding/json writes a float64, as JavaScript does:
+// without an exponent from 1e-6 to 1e21, and the exponent otherwise not
+// padded (1e-7, not 1e-07). f must be finite.
+func (e *jsonEnc) float(k string, f float64) {
+	e.key(k)
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	e.b = strconv.AppendFloat(e.b, f, format, -1, 64)
+	if n := len(e.b); format == 'e' && e.b[n-4] == 'e' && e.b[n-3] == '-' && e.b[n-2] == '0' {
+		e.b[n-2] = e.b[n-1]
+		e.b = e.b[:n-1]
+	}
+}
+
+// time writes t in UTC as RFC 3339 with as many decimals as it needs. No
+// character of it needs escaping.
+func (e *jsonEnc) time(k string, t time.Time) {
+	e.key(k)
+	e.b = append(e.b, '"')
+	e.b = t.UTC().AppendFormat(e.b, time.RFC3339Nano)
+	e.b = append(e.b, '"')
 }

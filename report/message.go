@@ -99,60 +99,74 @@ func cut(s string, n int) string {
 	return string(r[:n]) + "…"
 }
 
-type jsonMessageInfo struct {
-	From          []string   `json:"from"`
-	Sender        []string   `json:"sender,omitempty"`
-	ReplyTo       []string   `json:"reply_to,omitempty"`
-	To            []string   `json:"to"`
-	Cc            []string   `json:"cc"`
-	Bcc           []string   `json:"bcc,omitempty"`
-	Subject       string     `json:"subject"`
-	Date          string     `json:"date"`
-	MessageID     string     `json:"message_id"`
-	InReplyTo     string     `json:"in_reply_to,omitempty"`
-	UserAgent     string     `json:"user_agent"`
-	Received      int        `json:"received"`
-	FirstReceived string     `json:"first_received,omitempty"`
-	LastReceived  string     `json:"last_received,omitempty"`
-	ContentType   string     `json:"content_type"`
-	Size          int64      `json:"size"`
-	SHA256        string     `json:"sha256,omitempty"`
-	Parts         []jsonPart `json:"parts"`
-	Attachments   []jsonPart `json:"attachments"`
-	DroppedParts  int        `json:"dropped_parts,omitempty"`
-	Preview       string     `json:"preview"`
-	Problems      []string   `json:"problems,omitempty"`
-}
-
-type jsonPart struct {
-	Path        string   `json:"path"`
-	ContentType string   `json:"content_type"`
-	Charset     string   `json:"charset"`
-	Encoding    string   `json:"encoding"`
-	Disposition string   `json:"disposition"`
-	Filename    string   `json:"filename"`
-	Size        int64    `json:"size"`
-	SHA256      string   `json:"sha256"`
-	Problems    []string `json:"problems,omitempty"`
-}
-
-// messageJSON is the JSON form of a parsed message.
-func messageJSON(pm *message.Message) *jsonMessageInfo {
+// messageJSON writes what parsing made of a transaction's message.
+func messageJSON(e *jsonEnc, pm *message.Message) {
 	h := &pm.Header
-	j := &jsonMessageInfo{
-		From: nonNil(h.From), Sender: h.Sender, ReplyTo: h.ReplyTo, To: nonNil(h.To), Cc: nonNil(h.Cc), Bcc: h.Bcc,
-		Subject: h.Subject, Date: h.Date, MessageID: h.MessageID, InReplyTo: h.InReplyTo, UserAgent: h.UserAgent,
-		Received: h.Received, FirstReceived: h.FirstReceived, LastReceived: h.LastReceived, ContentType: h.ContentType,
-		Size: pm.Size, SHA256: pm.SHA256, Parts: []jsonPart{}, Attachments: []jsonPart{},
-		DroppedParts: pm.DroppedParts, Preview: pm.Preview, Problems: pm.Problems,
+	e.open("message", '{')
+	e.strs("from", h.From)
+	if len(h.Sender) > 0 {
+		e.strs("sender", h.Sender)
 	}
-	for _, p := range pm.Parts {
-		jp := jsonPart{Path: p.Path, ContentType: p.ContentType, Charset: p.Charset, Encoding: p.Encoding,
-			Disposition: p.Disposition, Filename: p.Filename, Size: p.Size, SHA256: p.SHA256, Problems: p.Problems}
-		j.Parts = append(j.Parts, jp)
-		if p.Attachment {
-			j.Attachments = append(j.Attachments, jp)
+	if len(h.ReplyTo) > 0 {
+		e.strs("reply_to", h.ReplyTo)
+	}
+	e.strs("to", h.To)
+	e.strs("cc", h.Cc)
+	if len(h.Bcc) > 0 {
+		e.strs("bcc", h.Bcc)
+	}
+	e.str("subject", h.Subject)
+	e.str("date", h.Date)
+	e.str("message_id", h.MessageID)
+	if h.InReplyTo != "" {
+		e.str("in_reply_to", h.InReplyTo)
+	}
+	e.str("user_agent", h.UserAgent)
+	e.num("received", int64(h.Received))
+	if h.FirstReceived != "" {
+		e.str("first_received", h.FirstReceived)
+	}
+	if h.LastReceived != "" {
+		e.str("last_received", h.LastReceived)
+	}
+	e.str("content_type", h.ContentType)
+	e.num("size", pm.Size)
+	if pm.SHA256 != "" {
+		e.str("sha256", pm.SHA256)
+	}
+	e.open("parts", '[')
+	for i := range pm.Parts {
+		partJSON(e, &pm.Parts[i])
+	}
+	e.close(']')
+	e.open("attachments", '[')
+	for i := range pm.Parts {
+		if pm.Parts[i].Attachment {
+			partJSON(e, &pm.Parts[i])
 		}
 	}
-	return j
+	e.close(']')
+	e.count("dropped_parts", int64(pm.DroppedParts))
+	e.str("preview", pm.Preview)
+	if len(pm.Problems) > 0 {
+		e.strs("problems", pm.Problems)
+	}
+	e.close('}')
+}
+
+// partJSON writes one MIME part.
+func partJSON(e *jsonEnc, p *message.Part) {
+	e.open("", '{')
+	e.str("path", p.Path)
+	e.str("content_type", p.ContentType)
+	e.str("charset", p.Charset)
+	e.str("encoding", p.Encoding)
+	e.str("disposition", p.Disposition)
+	e.str("filename", p.Filename)
+	e.num("size", p.Size)
+	e.str("sha256", p.SHA256)
+	if len(p.Problems) > 0 {
+		e.strs("problems", p.Problems)
+	}
+	e.close('}')
 }

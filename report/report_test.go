@@ -159,24 +159,3 @@ func TestOutcome(t *testing.T) {
 		t.Errorf("coloured text lacks a red failure in its outcome:\n%q", text)
 	}
 }
-
-// TestEscapeInvisible: DEL, C1 controls and format characters are spelled
-// as \u escapes in JSON text; the values do not change.
-func TestEscapeInvisible(t *testing.T) {
-	in := "del\x7f c1\u009b bidi\u202e plain é"
-	b, err := json.Marshal(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := string(escapeInvisible(b))
-	if want := `"del\u007f c1\u009b bidi\u202e plain é"`; got != want {
-		t.Errorf("escapeInvisible = %s, want %s", got, want)
-	}
-	var back string
-	if err := json.Unmarshal([]byte(got), &back); err != nil || back != in {
-		t.Errorf("decodes to %q, %v", back, err)
-	}
-	if clean := []byte(`{"a":"b"}`); &escapeInvisible(clean)[0] != &clean[0] {
-		t.Error("clean ASCII was copied")
-	}
-}
