@@ -105,13 +105,22 @@ var queueIDPatterns = []*regexp.Regexp{
 	regexp.MustCompile(`(?i)\bqueued (?:mail )?(?:for delivery )?\(?(?:id )?<?([A-Za-z0-9.\-_@]{6,})>?\)?$`),
 }
 
+// queueIDWords holds, lower-cased, a word each of queueIDPatterns needs.
+var queueIDWords = []string{"queued as", "id=", "internalid=", " message accepted", "gsmtp", "queued"}
+
 // catchAllPattern is the index of the last, least specific pattern.
 const catchAllPattern = 5
 
 // QueueID extracts the queue id a server gave in its reply to the end of a
 // message ("250 2.0.0 Ok: queued as 4ABC123"), or "".
 func QueueID(text string) string {
+	lower := strings.ToLower(text)
 	for i, re := range queueIDPatterns {
+		// A word each pattern needs spares running the others (regexp
+		// costs microseconds a reply; a capture holds millions of them).
+		if !strings.Contains(lower, queueIDWords[i]) {
+			continue
+		}
 		if m := re.FindStringSubmatch(text); m != nil {
 			if i == catchAllPattern && !strings.ContainsAny(m[1], "0123456789") {
 				continue

@@ -213,3 +213,16 @@ func TestQueueIDOrdinaryReplies(t *testing.T) {
 		}
 	}
 }
+
+// TestQueueIDWords: every pattern has the word that lets it run, and the
+// word is in what the pattern matches (lower-cased).
+func TestQueueIDWords(t *testing.T) {
+	if len(queueIDWords) != len(queueIDPatterns) {
+		t.Fatalf("%d words for %d patterns", len(queueIDWords), len(queueIDPatterns))
+	}
+	for i, w := range queueIDWords {
+		if w != strings.ToLower(w) || !strings.Contains(strings.ToLower(queueIDPatterns[i].String()), strings.TrimSpace(w)) {
+			t.Errorf("word %q does not belong to pattern %s", w, queueIDPatterns[i])
+		}
+	}
+}
