@@ -280,6 +280,19 @@ func (r *chunkReader) Read(b []byte) (int, error) {
 	return n, nil
 }
 
+// take returns the unread rest of the current batch, or the next one, and consumes it; nil at
+// the end of the message.
+func (r *chunkReader) take() []byte {
+	for len(r.cur) == 0 {
+		if !r.next() {
+			return nil
+		}
+	}
+	b := r.cur
+	r.cur = nil
+	return b
+}
+
 // next moves to the next batch; false at the end of the message.
 func (r *chunkReader) next() bool {
 	if r.batch != nil {

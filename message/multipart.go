@@ -118,6 +118,22 @@ func (s *section) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// take returns the next bytes of the section in place, in mr.br's buffer, and consumes them;
+// nil at its end.
+func (s *section) take() []byte {
+	for s.n == 0 && !s.done {
+		s.scan()
+	}
+	if s.n == 0 {
+		return nil
+	}
+	b, _ := s.mr.br.Peek(s.n) // buffered already: no read
+	s.mr.br.Discard(s.n)
+	s.total += int64(s.n)
+	s.n = 0
+	return b
+}
+
 // scan looks at the buffered input and sets n (bytes that belong to the section) or done; when it
 // can decide neither it reads more.
 func (s *section) scan() {
@@ -158,13 +174,20 @@ func (mr *multipartReader) scanDelimiter(buf []byte, atStart, atEOF bool) (n int
 			return 0, false, true
 		}
 	}
-	from := 0
-	for {
-		i := bytes.Index(buf[from:], mr.nlDash)
-		if i < 0 {
+	// "--boundary" is looked for, then the LF before it: bytes.Index finds candidates for its
+	// first byte with IndexByte, and a LF begins every line of a body while '-' is rare (never
+	// in base64), so this is one fast scan of the buffer rather than a call per line.
+	for from := 1; from <= len(buf); {
+		j := bytes.Index(buf[from:], mr.dash)
+		if j < 0 {
 			break
 		}
-		i += from
+		j += from
+		from = j + 1
+		if buf[j-1] != '\n' {
+			continue
+		}
+		i := j - 1
 		start := i
 		if i > 0 && buf[i-1] == '\r' {
 			start = i - 1
@@ -181,7 +204,7 @@ func (mr *multipartReader) scanDelimiter(buf []byte, atStart, atEOF bool) (n int
 			}
 			return 0, false, true
 		}
-		from = i + 1 // not a delimiter: "--boundary" goes on
+		// Not a delimiter: "--boundary" goes on.
 	}
 	// A delimiter may begin in the last bytes: keep them back until more input comes.
 	keep := len(buf)

@@ -1,6 +1,7 @@
 package message
 
 import (
+	"bytes"
 	"html"
 	"io"
 	"strings"
@@ -94,19 +95,38 @@ const (
 
 func (t *previewText) Write(b []byte) (int, error) {
 	n := len(b)
-	if len(t.partial) > 0 {
-		for len(b) > 0 && !utf8.FullRune(t.partial) {
-			t.partial = append(t.partial, b[0])
-			b = b[1:]
-		}
-		if !utf8.FullRune(t.partial) {
+	// A rune cut by the previous Write: completed with the first bytes of b. When the bytes held
+	// turn out not to start a rune, the first is U+FFFD and the others are taken again, as
+	// they would have been in one piece.
+	for len(t.partial) > 0 && len(b) > 0 && !t.full {
+		var buf [utf8.UTFMax]byte
+		k := copy(buf[:], t.partial)
+		k += copy(buf[k:], b)
+		if !utf8.FullRune(buf[:k]) {
+			t.partial = append(t.partial, b...)
 			return n, nil
 		}
-		r, _ := utf8.DecodeRune(t.partial)
-		t.partial = t.partial[:0]
+		r, size := utf8.DecodeRune(buf[:k])
+		if held := len(t.partial); size >= held {
+			t.partial = t.partial[:0]
+			b = b[size-held:]
+		} else {
+			t.partial = t.partial[:copy(t.partial, t.partial[size:])]
+		}
 		t.rune(r)
 	}
 	for len(b) > 0 && !t.full {
+		if t.html {
+			if k := t.skip(b); k > 0 {
+				b = b[k:]
+				continue
+			}
+		}
+		if c := b[0]; c < utf8.RuneSelf {
+			t.rune(rune(c))
+			b = b[1:]
+			continue
+		}
 		if !utf8.FullRune(b) {
 			t.partial = append(t.partial, b...)
 			break
@@ -116,6 +136,40 @@ func (t *previewText) Write(b []byte) (int, error) {
 		t.rune(r)
 	}
 	return n, nil
+}
+
+// skip returns how many bytes at the start of b are passed over in the state of HTML stripping
+// without effect: inside a tag up to its '>', inside script, style or title up to the next '<'
+// (an entity there has no effect either), inside a comment up to the next '>' (counting the
+// dashes before it). These are ASCII, never part of a longer UTF-8 sequence, so bytes can be
+// passed over rather than runes: a style sheet or a tag's attributes cost one IndexByte.
+func (t *previewText) skip(b []byte) int {
+	switch {
+	case t.state == htmlTag:
+		return indexOrLen(b, '>')
+	case t.state == htmlText && t.skipTag != "":
+		return indexOrLen(b, '<')
+	case t.state == htmlComment:
+		i := indexOrLen(b, '>')
+		d := 0
+		for d < i && b[i-1-d] == '-' {
+			d++
+		}
+		if d == i {
+			t.dashes += d
+		} else {
+			t.dashes = d
+		}
+		return i
+	}
+	return 0
+}
+
+func indexOrLen(b []byte, c byte) int {
+	if i := bytes.IndexByte(b, c); i >= 0 {
+		return i
+	}
+	return len(b)
 }
 
 // finish takes the start of a rune the text ended in as U+FFFD, as the UTF-8 decoder does.
@@ -222,6 +276,9 @@ func (t *previewText) emit(r rune) {
 	if unicode.IsSpace(r) {
 		t.space = t.n > 0
 		return
+	}
+	if t.n == 0 {
+		t.b.Grow(min(t.limit, 1024)) // room for the preview at once, not grown rune by rune
 	}
 	if t.space {
 		if t.n+2 > t.limit {

@@ -29,8 +29,17 @@ type walker struct {
 	plain, html *preview
 
 	readers []*bufio.Reader // one per depth, reused by sibling parts
-	buf     []byte          // leaf body reads
 	open    io.WriteCloser  // the Part writer of the leaf being read
+}
+
+// source is what the reader of an entity reads from: the input batches (chunkReader) or a
+// section of a multipart body. It also hands out its bytes in place, so that a leaf body is not
+// copied on its way to the decoder.
+type source interface {
+	io.Reader
+	// take returns the next bytes and consumes them; they stay valid until the next call. It
+	// returns nil at the end.
+	take() []byte
 }
 
 func newWalker(o Options) *walker {
@@ -38,9 +47,9 @@ func newWalker(o Options) *walker {
 }
 
 // run parses the message read from r until it ends or needs no more input.
-func (w *walker) run(r io.Reader) {
+func (w *walker) run(r source) {
 	bufs := walkerBufPool.Get().(*walkerBufs)
-	w.buf, w.readers = bufs.buf[:], bufs.readers
+	w.readers = bufs.readers
 	defer func() {
 		// A bug must not take the program down with it: report it as a problem.
 		if v := recover(); v != nil {
@@ -56,18 +65,17 @@ func (w *walker) run(r io.Reader) {
 			}
 		}
 		bufs.readers = w.readers
-		w.buf, w.readers = nil, nil
+		w.readers = nil
 		walkerBufPool.Put(bufs)
 	}()
 	bufs.root.Reset(r)
 	defer bufs.root.Reset(nil)
-	w.entity(bufs.root, "1", 0, "text/plain")
+	w.entity(bufs.root, r, "1", 0, "text/plain")
 }
 
 // walkerBufs are the buffers of one parse, recycled: a message costs no buffer allocation.
 type walkerBufs struct {
 	root    *bufio.Reader
-	buf     [32 << 10]byte
 	readers []*bufio.Reader
 }
 
@@ -136,8 +144,8 @@ func (w *walker) reader(depth int, src io.Reader) *bufio.Reader {
 	return w.readers[depth]
 }
 
-// entity parses one entity (header and body) that r yields to its end.
-func (w *walker) entity(r *bufio.Reader, path string, depth int, defaultType string) {
+// entity parses one entity (header and body) that r, reading from src, yields to its end.
+func (w *walker) entity(r *bufio.Reader, src source, path string, depth int, defaultType string) {
 	block, over := readHeaderBlock(r, w.o.MaxHeaderBytes)
 	fields, hprobs := parseHeaderBlock(block)
 
@@ -195,7 +203,7 @@ func (w *walker) entity(r *bufio.Reader, path string, depth int, defaultType str
 		}
 	case enclosed:
 		if identityEncoding(part.Encoding) {
-			w.entity(r, path+".1", depth+1, "text/plain")
+			w.entity(r, src, path+".1", depth+1, "text/plain")
 			return
 		}
 		// RFC 6532 allows an encoded message/global; message/rfc822 must not be encoded.
@@ -203,7 +211,7 @@ func (w *walker) entity(r *bufio.Reader, path string, depth int, defaultType str
 			w.partProblem(idx, path, fmt.Sprintf("message/rfc822 in transfer encoding %q: taken as a leaf", part.Encoding))
 		}
 	}
-	w.leaf(r, idx, path)
+	w.leaf(r, src, idx, path)
 }
 
 func identityEncoding(e string) bool {
@@ -271,7 +279,7 @@ func (w *walker) multipart(r *bufio.Reader, idx int, path string, depth int, bou
 	n := 0
 	for mr.next() {
 		n++
-		w.entity(w.reader(depth+1, &mr.sec), path+"."+strconv.Itoa(n), depth+1, childType)
+		w.entity(w.reader(depth+1, &mr.sec), &mr.sec, path+"."+strconv.Itoa(n), depth+1, childType)
 	}
 	switch {
 	case n == 0 && !mr.final:
@@ -281,8 +289,9 @@ func (w *walker) multipart(r *bufio.Reader, idx int, path string, depth int, bou
 	}
 }
 
-// leaf reads the body of a leaf part: its decoded size and SHA-256, the preview, the Part writer.
-func (w *walker) leaf(r io.Reader, idx int, path string) {
+// leaf reads the body of a leaf part from r and then src: its decoded size and SHA-256, the
+// preview, the Part writer.
+func (w *walker) leaf(r *bufio.Reader, src source, idx int, path string) {
 	if idx < 0 {
 		return // not listed: the parent skips the body
 	}
@@ -313,12 +322,15 @@ func (w *walker) leaf(r io.Reader, idx int, path string) {
 	if !known {
 		w.partProblem(idx, path, fmt.Sprintf("unknown transfer encoding %q: body taken as binary", p.Encoding))
 	}
-	for {
-		n, err := r.Read(w.buf)
-		dec.Write(w.buf[:n])
-		if err != nil {
-			break
-		}
+	// What r holds already, then the rest of the body in place from src: not copied into r's
+	// buffer and out of it again.
+	if n := r.Buffered(); n > 0 {
+		b, _ := r.Peek(n)
+		dec.Write(b)
+		r.Discard(n)
+	}
+	for b := src.take(); b != nil; b = src.take() {
+		dec.Write(b)
 	}
 	for _, pr := range dec.finish() {
 		w.partProblem(idx, path, pr)
