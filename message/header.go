@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/emersion/go-message/textproto"
 )
@@ -52,11 +53,21 @@ func readHeaderBlock(r *bufio.Reader, max int) (block []byte, over bool) {
 	}
 }
 
+// headerReaders recycles the buffered readers parseHeaderBlock reads blocks through: one per
+// header block was most of what a message's parse allocated.
+var headerReaders = sync.Pool{New: func() any { return bufio.NewReader(nil) }}
+
 // parseHeaderBlock splits a header block into its fields with go-message/textproto.ReadHeader,
 // which unfolds them. A malformed line (no colon, a bad key, a continuation without a field)
 // is recorded as a problem and skipped; the fields after it are kept.
 func parseHeaderBlock(block []byte) (fields []field, problems []string) {
-	br := bufio.NewReader(bytes.NewReader(block))
+	src := bytes.NewReader(block)
+	br := headerReaders.Get().(*bufio.Reader)
+	br.Reset(src)
+	defer func() {
+		br.Reset(nil)
+		headerReaders.Put(br)
+	}()
 	// Each round consumes at least one line, so len(block)+1 rounds always suffice.
 	for range len(block) + 1 {
 		h, err := textproto.ReadHeader(br)
