@@ -1,6 +1,9 @@
 package smtpdecode
 
-import "testing"
+import (
+	"bytes"
+	"testing"
+)
 
 // BenchmarkDecoderMessage decodes a session whose message is 1 MB of
 // 80-column lines, the client's bytes cut into 1460-byte segments.
@@ -31,6 +34,33 @@ func BenchmarkDecoderMessage(b *testing.B) {
 		s := d.Close(t0, ClosedFIN)
 		if len(s.Commands) != 6 || s.Commands[4].Message == nil || !s.Commands[4].Message.Terminated {
 			b.Fatalf("session:\n%s", dump(s))
+		}
+	}
+}
+
+// TestHasHighBit: an 8-bit byte is found wherever it is, in every length.
+func TestHasHighBit(t *testing.T) {
+	for n := range 70 {
+		b := bytes.Repeat([]byte{'a'}, n)
+		if hasHighBit(b) {
+			t.Fatalf("ASCII of %d bytes taken for 8-bit", n)
+		}
+		for i := range n {
+			b[i] = 0x80
+			if !hasHighBit(b) {
+				t.Fatalf("8-bit byte at %d of %d missed", i, n)
+			}
+			b[i] = 'a'
+		}
+	}
+}
+
+func BenchmarkHasHighBit(b *testing.B) {
+	p := textLines(64 << 10)
+	b.SetBytes(int64(len(p)))
+	for b.Loop() {
+		if hasHighBit(p) {
+			b.Fatal("8-bit")
 		}
 	}
 }
