@@ -1,9 +1,7 @@
 package report
 
 import (
-	"fmt"
 	"strconv"
-	"strings"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -14,43 +12,67 @@ import (
 // Unicode format characters such as bidirectional overrides (`\u202e`).
 // A backslash is doubled, so the escaped form is unambiguous.
 func Printable(s string) string {
-	clean := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '\\' {
-			clean = false
-			break
-		}
-	}
-	if clean {
+	if !needsEscape(s) {
 		return s
 	}
-	var b strings.Builder
-	b.Grow(len(s) + 8)
+	return string(appendPrintable(make([]byte, 0, len(s)+8), s))
+}
+
+// needsEscape reports whether Printable would change s.
+func needsEscape(s string) bool {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 || c == 0x7f || c == '\\' {
+				return true
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if size == 1 || !unicode.IsPrint(r) { // invalid UTF-8, C1 control, format character
+			return true
+		}
+		i += size
+	}
+	return false
+}
+
+// appendPrintable appends s to b escaped as Printable escapes it.
+func appendPrintable(b []byte, s string) []byte {
+	if !needsEscape(s) {
+		return append(b, s...)
+	}
+	const hex = "0123456789abcdef"
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && size == 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
+			b = append(b, '\\', 'x', hex[s[i]>>4], hex[s[i]&0xf])
 		case r == '\\':
-			b.WriteString(`\\`)
+			b = append(b, '\\', '\\')
 		case r == '\r':
-			b.WriteString(`\r`)
+			b = append(b, '\\', 'r')
 		case r == '\n':
-			b.WriteString(`\n`)
+			b = append(b, '\\', 'n')
 		case r == '\t':
-			b.WriteString(`\t`)
+			b = append(b, '\\', 't')
 		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case r == ' ' || (r < 0x7f):
-			b.WriteRune(r)
+			b = append(b, '\\', 'x', hex[r>>4], hex[r&0xf])
+		case r < 0x7f:
+			b = append(b, byte(r))
 		case !unicode.IsPrint(r):
-			fmt.Fprintf(&b, `\u%04x`, r)
+			b = append(b, '\\', 'u')
+			for d := rune(0x1000); d > 1 && r < d; d >>= 4 { // at least four digits
+				b = append(b, '0')
+			}
+			b = strconv.AppendUint(b, uint64(r), 16)
 		default:
-			b.WriteRune(r)
+			b = append(b, s[i:i+size]...)
 		}
 		i += size
 	}
-	return b.String()
+	return b
 }
 
 // appendJSONString appends s to b as a JSON string, spelled as encoding/json

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"unicode"
@@ -44,6 +45,54 @@ func FuzzPrintable(f *testing.F) {
 		}
 		if !strings.Contains(s, "\\") && strings.Count(out, "\\") < strings.Count(s, "\\") {
 			t.Fatalf("backslashes lost")
+		}
+	})
+}
+
+// printableFmt is Printable as it was written with fmt, kept as the
+// reference the faster one is checked against.
+func printableFmt(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case r == ' ' || (r < 0x7f):
+			b.WriteRune(r)
+		case !unicode.IsPrint(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// FuzzPrintableSame: Printable spells everything as printableFmt does, and
+// returns its input when nothing needs escaping.
+func FuzzPrintableSame(f *testing.F) {
+	for _, s := range []string{"plain", "Grüße, 你好", "\x1b]0;title\x07", "\r\n\t\\", "\xff\xc3", "\u202e\u009b\u200b", "\U000e0020\U0010ffff", "\ufffd\xed\xa0\x80"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, want := Printable(s), printableFmt(s)
+		if got != want {
+			t.Fatalf("Printable(%q) = %q, want %q", s, got, want)
+		}
+		if needsEscape(s) != (want != s) {
+			t.Fatalf("needsEscape(%q) = %v", s, needsEscape(s))
 		}
 	})
 }

@@ -1,8 +1,8 @@
 package report
 
 import (
-	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/smtpscope/smtpscope/message"
 	"github.com/smtpscope/smtpscope/smtpdecode"
@@ -21,15 +21,27 @@ func parsedMessage(m *smtpdecode.Message) *message.Message {
 // message under its turn.
 func (t *Text) message(pm *message.Message) {
 	h := &pm.Header
-	line := func(format string, args ...any) {
-		fmt.Fprintf(t.w, "%s  %11s %9s  M| %s\n", t.prefix, "", "", fmt.Sprintf(format, args...))
+	w := t.w
+	start := func() {
+		t.lineStart(nil, nil)
+		w.WriteString("M| ")
 	}
 	field := func(name string, v string) {
 		if v != "" {
-			line("%s: %s", name, Printable(v))
+			start()
+			w.WriteString(name)
+			w.WriteString(": ")
+			t.printable(v)
+			w.WriteByte('\n')
 		}
 	}
-	list := func(name string, vs []string) { field(name, strings.Join(vs, ", ")) }
+	list := func(name string, vs []string) {
+		if len(vs) == 1 {
+			field(name, vs[0]) // as common as it is cheap
+		} else {
+			field(name, strings.Join(vs, ", "))
+		}
+	}
 	list("From", h.From)
 	list("Sender", h.Sender)
 	list("Reply-To", h.ReplyTo)
@@ -42,49 +54,86 @@ func (t *Text) message(pm *message.Message) {
 	field("In-Reply-To", h.InReplyTo)
 	field("User-Agent", h.UserAgent)
 	if h.Received > 0 {
-		line("Received: %d %s, last hop %s", h.Received, plural(h.Received, "header", "headers"), Printable(cut(h.FirstReceived, 100)))
+		start()
+		w.WriteString("Received: ")
+		t.int(int64(h.Received))
+		w.WriteString(plural(h.Received, " header", " headers"))
+		w.WriteString(", last hop ")
+		t.printable(cut(h.FirstReceived, 100))
+		w.WriteByte('\n')
 	}
-	for _, p := range pm.Parts {
-		line("%s%s", strings.Repeat("  ", p.Depth), partText(&p))
+	for i := range pm.Parts {
+		start()
+		for range pm.Parts[i].Depth {
+			w.WriteString("  ")
+		}
+		t.part(&pm.Parts[i])
+		w.WriteByte('\n')
 	}
 	if pm.DroppedParts > 0 {
-		line("<%d more parts not listed>", pm.DroppedParts)
+		start()
+		w.WriteString("<")
+		t.int(int64(pm.DroppedParts))
+		w.WriteString(" more parts not listed>\n")
 	}
 	if pm.Preview != "" {
-		line("%s", t.paint(dim, "“"+Printable(cut(pm.Preview, 100))+"”"))
+		start()
+		t.styleOn(dim)
+		w.WriteString("“")
+		t.printable(cut(pm.Preview, 100))
+		w.WriteString("”")
+		t.styleOff()
+		w.WriteByte('\n')
 	}
 	for _, p := range pm.Problems {
-		line("%s", t.paint(red, "! "+Printable(p)))
+		start()
+		t.styleOn(red)
+		w.WriteString("! ")
+		t.printable(p)
+		t.styleOff()
+		w.WriteByte('\n')
 	}
 }
 
-// partText describes one MIME part on a line.
-func partText(p *message.Part) string {
-	var b strings.Builder
-	b.WriteString(p.Path)
-	b.WriteByte(' ')
-	b.WriteString(Printable(p.ContentType))
+// part describes one MIME part on a line.
+func (t *Text) part(p *message.Part) {
+	w := t.w
+	w.WriteString(p.Path)
+	w.WriteByte(' ')
+	t.printable(p.ContentType)
 	if p.Charset != "" {
-		b.WriteString("; charset=" + Printable(p.Charset))
+		w.WriteString("; charset=")
+		t.printable(p.Charset)
 	}
 	if p.Encoding != "" {
-		b.WriteString(", " + Printable(p.Encoding))
+		w.WriteString(", ")
+		t.printable(p.Encoding)
 	}
 	if p.Attachment {
-		b.WriteString(", attachment")
+		w.WriteString(", attachment")
 	} else if p.Disposition != "" {
-		b.WriteString(", " + Printable(p.Disposition))
+		w.WriteString(", ")
+		t.printable(p.Disposition)
 	}
 	if p.Filename != "" {
-		b.WriteString(" " + quoted(p.Filename))
+		w.WriteByte(' ')
+		w.WriteString(quoted(p.Filename))
 	}
 	if !strings.HasPrefix(p.ContentType, "multipart/") {
-		fmt.Fprintf(&b, ", %d bytes, sha256 %s", p.Size, cut(p.SHA256, 16))
+		w.WriteString(", ")
+		t.int(p.Size)
+		w.WriteString(" bytes, sha256 ")
+		if len(p.SHA256) > 16 && isASCII(p.SHA256) {
+			w.WriteString(p.SHA256[:16]) // what cut makes of it, without the copy
+			w.WriteString("…")
+		} else {
+			w.WriteString(cut(p.SHA256, 16))
+		}
 	}
 	for _, pr := range p.Problems {
-		b.WriteString(" ! " + Printable(pr))
+		w.WriteString(" ! ")
+		t.printable(pr)
 	}
-	return b.String()
 }
 
 // quoted is s escaped and in double quotes.
@@ -92,11 +141,20 @@ func quoted(s string) string { return `"` + strings.ReplaceAll(Printable(s), `"`
 
 // cut shortens s to n runes with an ellipsis.
 func cut(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
+	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
+	r := []rune(s) // invalid UTF-8 in what is kept becomes U+FFFD
 	return string(r[:n]) + "…"
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // messageJSON writes what parsing made of a transaction's message.

@@ -3,7 +3,6 @@ package report
 import (
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/smtpscope/smtpscope/smtpdecode"
 )
@@ -13,7 +12,8 @@ import (
 // sessions that overlap in time are told apart by a "[N]" prefix, N being
 // the session's number.
 type Stream struct {
-	t *Text
+	t  *Text
+	id int64 // the session t.prefix names, when not 0
 }
 
 // NewStream returns a Stream writer on w.
@@ -24,7 +24,10 @@ func NewStream(w io.Writer, o Options) *Stream {
 }
 
 func (st *Stream) prefix(s *smtpdecode.Session) {
-	st.t.prefix = fmt.Sprintf("[%d]", s.ID)
+	if st.id != s.ID || st.id == 0 {
+		st.id = s.ID
+		st.t.prefix = fmt.Sprintf("[%d]", s.ID)
+	}
 }
 
 // Open writes the line that starts a session.
@@ -40,18 +43,18 @@ func (st *Stream) Event(s *smtpdecode.Session, e smtpdecode.Event) error {
 	t := st.t
 	switch e.Kind {
 	case smtpdecode.EventGap:
-		t.line(relTime(s, e.Gap.Time), "", side(e.Gap.Dir), t.paint(red, gapText(e.Gap.Bytes)))
+		t.line(t.relTime(e.Gap.Time.Sub(s.Start)), nil, side(e.Gap.Dir), t.paint(red, gapText(e.Gap.Bytes)))
 	case smtpdecode.EventTurn:
 		if e.Index >= 0 && e.Index < len(s.Commands) {
 			c := &s.Commands[e.Index]
-			t.command(relTime(s, c.Time), c)
+			t.command(t.relTime(c.Time.Sub(s.Start)), c)
 		}
 	case smtpdecode.EventReply:
-		lat := ""
+		var lat []byte
 		if e.Index >= 0 && e.Index < len(s.Commands) && s.Commands[e.Index].Kind != smtpdecode.KindUnmatched {
-			lat = latency(e.Reply.Time.Sub(s.Commands[e.Index].Time))
+			lat = t.latency(e.Reply.Time.Sub(s.Commands[e.Index].Time))
 		}
-		t.reply(relTime(s, e.Reply.Time), lat, e.Reply)
+		t.reply(t.relTime(e.Reply.Time.Sub(s.Start)), lat, e.Reply)
 	}
 	return t.w.Flush()
 }
@@ -68,11 +71,6 @@ func (st *Stream) Close(s *smtpdecode.Session) error {
 		fmt.Fprint(t.w, t.prefix)
 		t.tls(s)
 	}
-	fmt.Fprintf(t.w, "%s %s after %s, %d packets · %s\n", t.prefix, closedText(s.Closed), seconds(s.End.Sub(s.Start)), s.Packets, outcome(s, t.paint))
+	fmt.Fprintf(t.w, "%s %s after %s, %d packets · %s\n", t.prefix, closedText(s.Closed), seconds(s.End.Sub(s.Start)), s.Packets, appendOutcome(t.buf[:0], s, t.o.Color))
 	return t.w.Flush()
-}
-
-// relTime is a time relative to the session's start, as the transcript shows it.
-func relTime(s *smtpdecode.Session, ts time.Time) string {
-	return fmt.Sprintf("+%.6f", ts.Sub(s.Start).Seconds())
 }

@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/smtpscope/smtpscope/smtpdecode"
 )
@@ -33,6 +35,11 @@ type Text struct {
 	o      Options
 	prefix string // put before each conversation line (the session, when sessions interleave)
 	live   bool   // lines are written as turns complete: no reply can be known missing yet
+
+	// Reused from line to line and session to session.
+	rel, lat []byte  // the time and latency columns of the line being written
+	buf      []byte  // numbers and escaped text on their way to w
+	evs      []event // the events of the session being written
 }
 
 // NewText returns a Text writer on w.
@@ -51,18 +58,41 @@ const (
 	reset = "\x1b[0m"
 )
 
-// A painter styles a piece of text: Text.paint, or noPaint for output
-// without colour.
-type painter func(style, s string) string
-
-func noPaint(_, s string) string { return s }
-
 // paint wraps s in a style when colour is on.
 func (t *Text) paint(style, s string) string {
 	if !t.o.Color || s == "" {
 		return s
 	}
 	return style + s + reset
+}
+
+// styleOn starts a style when colour is on; styleOff ends it.
+func (t *Text) styleOn(style string) {
+	if t.o.Color {
+		t.w.WriteString(style)
+	}
+}
+
+func (t *Text) styleOff() {
+	if t.o.Color {
+		t.w.WriteString(reset)
+	}
+}
+
+// printable writes s escaped (see Printable).
+func (t *Text) printable(s string) {
+	if !needsEscape(s) {
+		t.w.WriteString(s)
+		return
+	}
+	t.buf = appendPrintable(t.buf[:0], s)
+	t.w.Write(t.buf)
+}
+
+// int writes n in decimal.
+func (t *Text) int(n int64) {
+	t.buf = strconv.AppendInt(t.buf[:0], n, 10)
+	t.w.Write(t.buf)
 }
 
 // event is one line-group of the transcript, placed in time.
@@ -78,23 +108,36 @@ type event struct {
 // Session writes one session.
 func (t *Text) Session(s *smtpdecode.Session) error {
 	w := t.w
-	fmt.Fprintf(w, "%s\n", t.paint(bold, fmt.Sprintf("Session %d: %s -> %s at %s", s.ID, s.Client, s.Server, s.Start.UTC().Format(timeLayout))))
-	fmt.Fprintf(w, "  %s, %d packets, %d bytes from client, %d from server", seconds(s.End.Sub(s.Start)), s.Packets, s.Bytes[0], s.Bytes[1])
+	t.styleOn(bold)
+	t.buf = appendSessionTitle(t.buf[:0], s)
+	w.Write(t.buf)
+	t.styleOff()
+	w.WriteString("\n  ")
+	t.buf = append(appendSeconds(t.buf[:0], s.End.Sub(s.Start), 3), "s, "...)
+	t.buf = append(strconv.AppendInt(t.buf, int64(s.Packets), 10), " packets, "...)
+	t.buf = append(strconv.AppendInt(t.buf, s.Bytes[0], 10), " bytes from client, "...)
+	t.buf = append(strconv.AppendInt(t.buf, s.Bytes[1], 10), " from server"...)
 	if lost := s.Missing[0] + s.Missing[1]; lost > 0 {
-		fmt.Fprintf(w, ", %d bytes lost", lost)
+		t.buf = append(strconv.AppendInt(append(t.buf, ", "...), lost, 10), " bytes lost"...)
 	}
-	fmt.Fprintf(w, ", %s\n", closedText(s.Closed))
+	w.Write(t.buf)
+	w.WriteString(", ")
+	w.WriteString(closedText(s.Closed))
+	w.WriteByte('\n')
 	if s.Sides != "" && s.Sides != "syn" {
 		fmt.Fprintf(w, "  (no SYN captured: the client side was decided by %s)\n", s.Sides)
 	}
 
 	// Anomalies about one turn follow it (or its reply, when the server is
 	// at fault); the others take their place in time.
-	byTurn := make(map[int][]*smtpdecode.Anomaly)
-	var evs []event
+	var byTurn map[int][]*smtpdecode.Anomaly // made when needed
+	evs := t.evs[:0]
 	for i := range s.Anomalies {
 		a := &s.Anomalies[i]
 		if a.Command >= 0 && a.Command < len(s.Commands) {
+			if byTurn == nil {
+				byTurn = make(map[int][]*smtpdecode.Anomaly)
+			}
 			byTurn[a.Command] = append(byTurn[a.Command], a)
 		} else {
 			evs = append(evs, event{t: a.Time, idx: -1, anomaly: a})
@@ -119,16 +162,16 @@ func (t *Text) Session(s *smtpdecode.Session) error {
 	slices.SortStableFunc(evs, func(a, b event) int { return a.t.Compare(b.t) })
 
 	for _, e := range evs {
-		rel := fmt.Sprintf("+%.6f", e.t.Sub(s.Start).Seconds())
+		rel := t.relTime(e.t.Sub(s.Start))
 		switch {
 		case e.anomaly != nil:
 			t.anomaly(e.anomaly)
 		case e.gap != nil:
-			t.line(rel, "", side(e.gap.Dir), t.paint(red, gapText(e.gap.Bytes)))
+			t.line(rel, nil, side(e.gap.Dir), t.paint(red, gapText(e.gap.Bytes)))
 		case e.rep != nil:
-			lat := ""
+			var lat []byte
 			if e.cmd != nil && e.cmd.Kind != smtpdecode.KindUnmatched {
-				lat = latency(e.cmd.Latency())
+				lat = t.latency(e.cmd.Latency())
 			}
 			t.reply(rel, lat, e.rep)
 			for _, a := range byTurn[e.idx] {
@@ -145,6 +188,8 @@ func (t *Text) Session(s *smtpdecode.Session) error {
 			}
 		}
 	}
+	clear(evs) // keep no session alive through t.evs
+	t.evs = evs[:0]
 	if s.TLS {
 		t.tls(s)
 	}
@@ -160,7 +205,9 @@ func (t *Text) Session(s *smtpdecode.Session) error {
 	if s.DroppedGaps > 0 {
 		fmt.Fprintf(w, "  <%d more gaps not listed>\n", s.DroppedGaps)
 	}
-	fmt.Fprintf(w, "  outcome: %s\n\n", outcome(s, t.paint))
+	t.buf = appendOutcome(append(t.buf[:0], "  outcome: "...), s, t.o.Color)
+	t.buf = append(t.buf, "\n\n"...)
+	w.Write(t.buf)
 	return w.Flush()
 }
 
@@ -178,52 +225,107 @@ func side(d smtpdecode.Direction) string {
 	return "C"
 }
 
-func (t *Text) line(rel, lat, dir, text string) {
-	fmt.Fprintf(t.w, "%s  %11s %9s  %s: %s\n", t.prefix, rel, lat, dir, text)
+// lineStart writes what starts a conversation line: the prefix, the time
+// relative to the session's start and the latency of a reply, each
+// right-aligned in its column; either may be empty.
+func (t *Text) lineStart(rel, lat []byte) {
+	t.w.WriteString(t.prefix)
+	t.w.WriteString("  ")
+	t.column(rel, 11)
+	t.w.WriteByte(' ')
+	t.column(lat, 9)
+	t.w.WriteString("  ")
+}
+
+// column writes b right-aligned in width runes, as fmt's %*s does.
+func (t *Text) column(b []byte, width int) {
+	const spaces = "           "
+	if n := width - utf8.RuneCount(b); n > 0 {
+		t.w.WriteString(spaces[:n])
+	}
+	t.w.Write(b)
+}
+
+// line writes a whole conversation line: dir is "C" or "S".
+func (t *Text) line(rel, lat []byte, dir, text string) {
+	t.lineStart(rel, lat)
+	t.w.WriteString(dir)
+	t.w.WriteString(": ")
+	t.w.WriteString(text)
+	t.w.WriteByte('\n')
 }
 
 func (t *Text) anomaly(a *smtpdecode.Anomaly) {
-	text := fmt.Sprintf("! %s: %s", a.ID, Printable(a.Detail))
+	t.lineStart(nil, nil)
+	t.styleOn(red)
+	t.w.WriteString("! ")
+	t.w.WriteString(string(a.ID))
+	t.w.WriteString(": ")
+	t.printable(a.Detail)
 	if a.Count > 1 {
-		text += fmt.Sprintf(" (%d times)", a.Count)
+		t.w.WriteString(" (")
+		t.int(int64(a.Count))
+		t.w.WriteString(" times)")
 	}
-	fmt.Fprintf(t.w, "%s  %11s %9s  %s\n", t.prefix, "", "", t.paint(red, text))
+	t.styleOff()
+	t.w.WriteByte('\n')
 }
 
-func (t *Text) reply(rel, lat string, r *smtpdecode.Reply) {
+func (t *Text) reply(rel, lat []byte, r *smtpdecode.Reply) {
 	failed := r.Code >= 400 || r.Code == 0
 	for i, l := range r.Lines {
 		last := i == len(r.Lines)-1
-		text := l
-		if r.Code != 0 {
-			sep := "-"
-			if last {
-				sep = " "
-			}
-			text = fmt.Sprintf("%03d%s%s", r.Code, sep, l)
-			if l == "" && last {
-				text = fmt.Sprintf("%03d", r.Code)
-			}
+		if i == 0 {
+			t.lineStart(rel, lat)
+		} else {
+			t.lineStart(nil, nil)
 		}
-		text = Printable(text)
-		if failed {
-			text = t.paint(red, text)
+		t.w.WriteString("S: ")
+		painted := failed && (r.Code != 0 || l != "") // nothing to paint in an empty line
+		if painted {
+			t.styleOn(red)
+		}
+		if r.Code != 0 {
+			t.buf = appendCode(t.buf[:0], r.Code)
+			if !last {
+				t.buf = append(t.buf, '-')
+			} else if l != "" {
+				t.buf = append(t.buf, ' ')
+			}
+			t.w.Write(t.buf)
+		}
+		t.printable(l)
+		if painted {
+			t.styleOff()
 		}
 		if i == 0 && r.Decoded != "" {
-			text += t.paint(dim, "  → "+Printable(r.Decoded))
+			t.styleOn(dim)
+			t.w.WriteString("  → ")
+			t.printable(r.Decoded)
+			t.styleOff()
 		}
 		if last && r.Code >= 300 {
 			// Meanings of intermediate and failure replies; every reply's is in JSON.
 			if m := smtpdecode.Meaning(r.Code, firstLine(r)); m != "" {
-				text += t.paint(dim, "  — "+m)
+				t.styleOn(dim)
+				t.w.WriteString("  — ")
+				t.w.WriteString(m)
+				t.styleOff()
 			}
 		}
-		if i == 0 {
-			t.line(rel, lat, "S", text)
-		} else {
-			t.line("", "", "S", text)
-		}
+		t.w.WriteByte('\n')
 	}
+}
+
+// appendCode appends a reply code as fmt's %03d spells it.
+func appendCode(b []byte, code int) []byte {
+	if code < 0 {
+		return fmt.Appendf(b, "%03d", code)
+	}
+	for d := 100; d > 1 && code < d; d /= 10 {
+		b = append(b, '0')
+	}
+	return strconv.AppendInt(b, int64(code), 10)
 }
 
 func firstLine(r *smtpdecode.Reply) string {
@@ -233,48 +335,58 @@ func firstLine(r *smtpdecode.Reply) string {
 	return r.Lines[0]
 }
 
-func (t *Text) command(rel string, c *smtpdecode.Command) {
-	var text string
+func (t *Text) command(rel []byte, c *smtpdecode.Command) {
+	t.lineStart(rel, nil)
+	t.w.WriteString("C: ")
 	switch {
 	case c.Kind == smtpdecode.KindMessage:
 		m := c.Message
-		text = fmt.Sprintf("<message: %d bytes, %d lines", m.Bytes, m.Lines)
+		b := strconv.AppendInt(append(t.buf[:0], "<message: "...), m.Bytes, 10)
+		b = strconv.AppendInt(append(b, " bytes, "...), int64(m.Lines), 10)
+		b = append(b, " lines"...)
 		if m.EightBit {
-			text += ", 8-bit"
+			b = append(b, ", 8-bit"...)
 		}
 		if m.Missing > 0 {
-			text += fmt.Sprintf(", %d bytes lost", m.Missing)
+			b = append(strconv.AppendInt(append(b, ", "...), m.Missing, 10), " bytes lost"...)
 		}
 		if !m.Terminated {
-			text += ", not terminated"
+			b = append(b, ", not terminated"...)
 		}
-		text += ">"
+		t.buf = append(b, '>')
+		t.w.Write(t.buf)
 	default:
-		text = Printable(MaskedLine(c, t.o.ShowSecrets))
+		t.printable(MaskedLine(c, t.o.ShowSecrets))
 		if m := c.Message; m != nil && !t.live {
-			text += fmt.Sprintf("  <chunk: %d bytes", m.Bytes)
+			b := append(strconv.AppendInt(append(t.buf[:0], "  <chunk: "...), m.Bytes, 10), " bytes"...)
 			if m.Missing > 0 {
-				text += fmt.Sprintf(", %d lost", m.Missing)
+				b = append(strconv.AppendInt(append(b, ", "...), m.Missing, 10), " lost"...)
 			}
 			if !m.Terminated {
-				text += ", cut short"
+				b = append(b, ", cut short"...)
 			}
-			text += ">"
+			t.buf = append(b, '>')
+			t.w.Write(t.buf)
 		}
 	}
 	if c.Decoded != "" {
-		text += t.paint(dim, "  → "+Printable(c.Decoded))
+		t.styleOn(dim)
+		t.w.WriteString("  → ")
+		t.printable(c.Decoded)
+		t.styleOff()
 	}
 	if c.Kind == smtpdecode.KindCommand && !smtpdecode.KnownVerb(c.Verb) {
-		text += t.paint(dim, "  (unknown command)")
+		t.styleOn(dim)
+		t.w.WriteString("  (unknown command)")
+		t.styleOff()
 	}
 	switch {
 	case c.LostReply:
-		text += "  <reply lost in a gap>"
+		t.w.WriteString("  <reply lost in a gap>")
 	case c.Reply == nil && !t.live && (c.Kind != smtpdecode.KindMessage || c.Message.Terminated):
-		text += "  <no reply>"
+		t.w.WriteString("  <no reply>")
 	}
-	t.line(rel, "", "C", text)
+	t.w.WriteByte('\n')
 	if pm := parsedMessage(c.Message); pm != nil {
 		t.message(pm)
 	}
@@ -287,15 +399,22 @@ func (t *Text) command(rel string, c *smtpdecode.Command) {
 func (t *Text) content(m *smtpdecode.Message) {
 	data := m.Data
 	for len(data) > 0 {
-		line, rest, found := bytes.Cut(data, []byte{'\n'})
-		if found {
-			line = append(line, '\n')
-		}
-		fmt.Fprintf(t.w, "%s  %11s %9s  C| %s\n", t.prefix, "", "", Printable(string(bytes.TrimSuffix(bytes.TrimSuffix(line, []byte{'\n'}), []byte{'\r'}))))
+		line, rest, _ := bytes.Cut(data, []byte{'\n'})
+		t.lineStart(nil, nil)
+		t.w.WriteString("C| ")
+		t.printable(string(bytes.TrimSuffix(line, []byte{'\r'})))
+		t.w.WriteByte('\n')
 		data = rest
 	}
 	if more := m.Bytes - int64(len(m.Data)); more > 0 {
-		fmt.Fprintf(t.w, "%s  %11s %9s  C| %s\n", t.prefix, "", "", t.paint(dim, fmt.Sprintf("<%d more bytes not shown>", more)))
+		t.lineStart(nil, nil)
+		t.w.WriteString("C| ")
+		t.styleOn(dim)
+		t.w.WriteString("<")
+		t.int(more)
+		t.w.WriteString(" more bytes not shown>")
+		t.styleOff()
+		t.w.WriteByte('\n')
 	}
 }
 
@@ -321,44 +440,87 @@ func (t *Text) tls(s *smtpdecode.Session) {
 
 // Outcome is the one-line summary of a session the text output ends it with
 // (JSON's "outcome"), without colour.
-func Outcome(s *smtpdecode.Session) string { return outcome(s, noPaint) }
+func Outcome(s *smtpdecode.Session) string {
+	return string(appendOutcome(make([]byte, 0, 128), s, false))
+}
 
-// outcome is Outcome with failures styled by paint.
-func outcome(s *smtpdecode.Session, paint painter) string {
-	var parts []string
+// appendOutcome appends Outcome, with failures in red when color.
+func appendOutcome(b []byte, s *smtpdecode.Session, color bool) []byte {
+	o := outcomeLine{b: b, color: color}
 	if a := s.Auth; a != nil {
-		p := "AUTH " + Printable(a.Mechanism)
+		failed := !a.Cancelled && !a.Success && a.Code != 0
+		o.part(failed)
+		o.str("AUTH ")
+		o.printable(a.Mechanism)
 		if a.Username != "" {
-			p += " as " + Printable(a.Username)
+			o.str(" as ")
+			o.printable(a.Username)
 		}
 		switch {
 		case a.Cancelled:
-			p += " cancelled"
+			o.str(" cancelled")
 		case a.Success:
-			p += " ok"
+			o.str(" ok")
 		case a.Code == 0:
-			p += " unanswered"
+			o.str(" unanswered")
 		default:
-			p = paint(red, fmt.Sprintf("%s failed (%d)", p, a.Code))
+			o.str(" failed (")
+			o.int(a.Code)
+			o.str(")")
 		}
-		parts = append(parts, p)
+		o.done(failed)
 	}
 	if s.StartTLS || s.ImplicitTLS {
-		p := "STARTTLS"
+		o.part(false)
 		if s.ImplicitTLS {
-			p = "implicit TLS"
+			o.str("implicit TLS")
+		} else {
+			o.str("STARTTLS")
 		}
 		if v := s.TLSInfo.Version; v != "" {
-			p += " (" + Printable(v) + ")"
+			o.str(" (")
+			o.printable(v)
+			o.str(")")
 		}
-		parts = append(parts, p)
 	}
-	parts = append(parts, transactions(s, paint)...)
+	transactions(&o, s)
 	if n := anomalyCount(s); n > 0 {
-		parts = append(parts, paint(red, fmt.Sprintf("%d %s", n, plural(n, "anomaly", "anomalies"))))
+		o.part(true)
+		o.int(n)
+		o.str(plural(n, " anomaly", " anomalies"))
+		o.done(true)
 	}
-	return strings.Join(parts, " · ")
+	return o.b
 }
+
+// outcomeLine is an outcome being written: parts separated by " · ",
+// failures in red when colour is on.
+type outcomeLine struct {
+	b     []byte
+	color bool
+	parts int
+}
+
+// part starts a part; done ends it.
+func (o *outcomeLine) part(failed bool) {
+	if o.parts > 0 {
+		o.b = append(o.b, " · "...)
+	}
+	o.parts++
+	if failed && o.color {
+		o.b = append(o.b, red...)
+	}
+}
+
+func (o *outcomeLine) done(failed bool) {
+	if failed && o.color {
+		o.b = append(o.b, reset...)
+	}
+}
+
+func (o *outcomeLine) str(s string)       { o.b = append(o.b, s...) }
+func (o *outcomeLine) printable(s string) { o.b = appendPrintable(o.b, s) }
+func (o *outcomeLine) int(n int)          { o.b = strconv.AppendInt(o.b, int64(n), 10) }
 
 func anomalyCount(s *smtpdecode.Session) int {
 	n := s.DroppedAnomalies
@@ -369,57 +531,91 @@ func anomalyCount(s *smtpdecode.Session) int {
 }
 
 // transactions summarises the mail transactions of a session.
-func transactions(s *smtpdecode.Session, paint painter) []string {
-	var accepted, rcptOK, rcptAll int
-	var queued []string
-	count := make(map[smtpdecode.Outcome]int)
-	codes := make(map[smtpdecode.Outcome][]string)
+func transactions(o *outcomeLine, s *smtpdecode.Session) {
+	var accepted, rejected, aborted, unfinished, rcptOK, rcptAll int
+	var queued, coded bool
 	for i := range s.Transactions {
 		tx := &s.Transactions[i]
-		count[tx.Outcome]++
 		switch tx.Outcome {
 		case smtpdecode.OutcomeAccepted:
 			accepted++
 			rcptOK += tx.Accepted()
 			rcptAll += len(tx.Rcpts)
-			if tx.QueueID != "" {
-				queued = append(queued, Printable(tx.QueueID))
-			}
+			queued = queued || tx.QueueID != ""
 		case smtpdecode.OutcomeRejected:
-			code := tx.FinalCode
-			if code == 0 {
-				code = tx.MailCode
-			}
-			if code != 0 {
-				codes[tx.Outcome] = append(codes[tx.Outcome], fmt.Sprint(code))
-			}
+			rejected++
+			coded = coded || rejectCode(tx) != 0
+		case smtpdecode.OutcomeAborted:
+			aborted++
+		case smtpdecode.OutcomeUnfinished:
+			unfinished++
 		}
 	}
-	var parts []string
 	if accepted > 0 {
-		p := fmt.Sprintf("%d %s accepted for %d of %d %s", accepted, plural(accepted, "message", "messages"), rcptOK, rcptAll, plural(rcptAll, "recipient", "recipients"))
-		if len(queued) > 0 {
-			p += " (queued as " + strings.Join(queued, ", ") + ")"
+		o.part(false)
+		o.int(accepted)
+		o.str(plural(accepted, " message", " messages"))
+		o.str(" accepted for ")
+		o.int(rcptOK)
+		o.str(" of ")
+		o.int(rcptAll)
+		o.str(plural(rcptAll, " recipient", " recipients"))
+		if queued {
+			o.str(" (queued as ")
+			sep := ""
+			for i := range s.Transactions {
+				if tx := &s.Transactions[i]; tx.Outcome == smtpdecode.OutcomeAccepted && tx.QueueID != "" {
+					o.str(sep)
+					o.printable(tx.QueueID)
+					sep = ", "
+				}
+			}
+			o.str(")")
 		}
-		parts = append(parts, p)
 	}
-	if n := count[smtpdecode.OutcomeRejected]; n > 0 {
-		p := fmt.Sprintf("%d %s rejected", n, plural(n, "message", "messages"))
-		if c := codes[smtpdecode.OutcomeRejected]; len(c) > 0 {
-			p += " (" + strings.Join(c, ", ") + ")"
+	if rejected > 0 {
+		o.part(true)
+		o.int(rejected)
+		o.str(plural(rejected, " message", " messages"))
+		o.str(" rejected")
+		if coded {
+			o.str(" (")
+			sep := ""
+			for i := range s.Transactions {
+				if tx := &s.Transactions[i]; tx.Outcome == smtpdecode.OutcomeRejected && rejectCode(tx) != 0 {
+					o.str(sep)
+					o.int(rejectCode(tx))
+					sep = ", "
+				}
+			}
+			o.str(")")
 		}
-		parts = append(parts, paint(red, p))
+		o.done(true)
 	}
-	if n := count[smtpdecode.OutcomeAborted]; n > 0 {
-		parts = append(parts, fmt.Sprintf("%d %s aborted", n, plural(n, "transaction", "transactions")))
+	if aborted > 0 {
+		o.part(false)
+		o.int(aborted)
+		o.str(plural(aborted, " transaction", " transactions"))
+		o.str(" aborted")
 	}
-	if n := count[smtpdecode.OutcomeUnfinished]; n > 0 {
-		parts = append(parts, fmt.Sprintf("%d %s unfinished", n, plural(n, "transaction", "transactions")))
+	if unfinished > 0 {
+		o.part(false)
+		o.int(unfinished)
+		o.str(plural(unfinished, " transaction", " transactions"))
+		o.str(" unfinished")
 	}
 	if len(s.Transactions) == 0 && !s.TLS {
-		parts = append(parts, "no mail sent")
+		o.part(false)
+		o.str("no mail sent")
 	}
-	return parts
+}
+
+// rejectCode is the code a rejected transaction is summed up by, or 0.
+func rejectCode(tx *smtpdecode.Transaction) int {
+	if tx.FinalCode != 0 {
+		return tx.FinalCode
+	}
+	return tx.MailCode
 }
 
 func plural(n int, one, many string) string {
@@ -469,15 +665,40 @@ func closedText(c smtpdecode.Closed) string {
 }
 
 func seconds(d time.Duration) string {
-	return fmt.Sprintf("%.3fs", d.Seconds())
+	return string(append(appendSeconds(nil, d, 3), 's'))
 }
 
-func latency(d time.Duration) string {
+// appendSeconds appends d in seconds with prec decimals, as fmt's %.*f
+// spells them.
+func appendSeconds(b []byte, d time.Duration, prec int) []byte {
+	return strconv.AppendFloat(b, d.Seconds(), 'f', prec, 64)
+}
+
+// relTime sets the time column to d past the session's start and returns it.
+func (t *Text) relTime(d time.Duration) []byte {
+	t.rel = appendSeconds(append(t.rel[:0], '+'), d, 6)
+	return t.rel
+}
+
+// latency sets the latency column to d and returns it.
+func (t *Text) latency(d time.Duration) []byte {
+	ms := float64(d) / float64(time.Millisecond)
 	switch {
 	case d < time.Millisecond:
-		return fmt.Sprintf("%.3fms", float64(d)/float64(time.Millisecond))
+		t.lat = append(strconv.AppendFloat(t.lat[:0], ms, 'f', 3, 64), "ms"...)
 	case d < time.Second:
-		return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
+		t.lat = append(strconv.AppendFloat(t.lat[:0], ms, 'f', 1, 64), "ms"...)
+	default:
+		t.lat = append(appendSeconds(t.lat[:0], d, 3), 's')
 	}
-	return fmt.Sprintf("%.3fs", d.Seconds())
+	return t.lat
+}
+
+// appendSessionTitle appends the line that names a session: its number,
+// its ends and when it started.
+func appendSessionTitle(b []byte, s *smtpdecode.Session) []byte {
+	b = strconv.AppendInt(append(b, "Session "...), s.ID, 10)
+	b = s.Client.AppendTo(append(b, ": "...))
+	b = s.Server.AppendTo(append(b, " -> "...))
+	return s.Start.UTC().AppendFormat(append(b, " at "...), timeLayout)
 }
