@@ -159,3 +159,24 @@ func TestOutcome(t *testing.T) {
 		t.Errorf("coloured text lacks a red failure in its outcome:\n%q", text)
 	}
 }
+
+// TestOutcomeRejectCode: a rejected transaction shows the reply that refused
+// it, also when that was its recipients', not MAIL's 250.
+func TestOutcomeRejectCode(t *testing.T) {
+	for _, tc := range []struct {
+		tx   smtpdecode.Transaction
+		want string
+	}{
+		{smtpdecode.Transaction{MailCode: 250, Rcpts: []smtpdecode.Recipient{{Code: 550}}}, "1 message rejected (550)"},
+		{smtpdecode.Transaction{MailCode: 553}, "1 message rejected (553)"},
+		{smtpdecode.Transaction{MailCode: 250, Rcpts: []smtpdecode.Recipient{{Code: 250}}, DataCode: 554}, "1 message rejected (554)"},
+		{smtpdecode.Transaction{MailCode: 250, Rcpts: []smtpdecode.Recipient{{Code: 250}}, DataCode: 354, FinalCode: 552}, "1 message rejected (552)"},
+	} {
+		s := newSession()
+		tc.tx.Outcome = smtpdecode.OutcomeRejected
+		s.Transactions = []smtpdecode.Transaction{tc.tx}
+		if got := Outcome(s); got != tc.want {
+			t.Errorf("%+v: Outcome = %q, want %q", tc.tx, got, tc.want)
+		}
+	}
+}

@@ -611,11 +611,21 @@ func transactions(o *outcomeLine, s *smtpdecode.Session) {
 }
 
 // rejectCode is the code a rejected transaction is summed up by, or 0.
+// rejectCode is the reply that refused a rejected transaction: to the
+// message's end, to DATA, to MAIL, or else to its first refused recipient
+// (when every recipient was refused); 0 when none is known.
 func rejectCode(tx *smtpdecode.Transaction) int {
-	if tx.FinalCode != 0 {
-		return tx.FinalCode
+	for _, c := range []int{tx.FinalCode, tx.DataCode, tx.MailCode} {
+		if c >= 400 {
+			return c
+		}
 	}
-	return tx.MailCode
+	for _, r := range tx.Rcpts {
+		if r.Code >= 400 {
+			return r.Code
+		}
+	}
+	return 0
 }
 
 func plural(n int, one, many string) string {
