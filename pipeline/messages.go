@@ -207,9 +207,6 @@ func (s *messageSink) Close() error {
 	return nil
 }
 
-// done is closed when the message's parse is complete.
-func (s *messageSink) done() <-chan struct{} { return s.parser.Done() }
-
 // finish keeps the parse of an ended async sink with its message, waiting
 // for it if need be.
 func (s *messageSink) finish() {
