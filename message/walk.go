@@ -305,7 +305,9 @@ func (w *walker) leaf(r *bufio.Reader, src source, idx int, path string) {
 		case p.ContentType == "text/plain" && w.plain == nil:
 			w.plain = newPreview(p.Charset, false, w.o.PreviewRunes)
 			s.preview = w.plain
-		case p.ContentType == "text/html" && w.html == nil:
+		case p.ContentType == "text/html" && w.html == nil && w.plain.String() == "":
+			// Past a text/plain part with text (the usual alternative),
+			// the HTML preview would never be shown: not made.
 			w.html = newPreview(p.Charset, true, w.o.PreviewRunes)
 			s.preview = w.html
 		}
