@@ -30,5 +30,6 @@ type LiveOptions struct {
 	Filter string
 }
 
-// ErrClosed is returned by Live.Next after Close.
-var ErrClosed = errors.New("capture: live capture closed")
+// ErrClosed is returned by Live.Next after Close, and by a Reader that was
+// closed while it read ahead.
+var ErrClosed = errors.New("capture: closed")

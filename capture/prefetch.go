@@ -41,6 +41,11 @@ func newPrefetcher(src io.Reader) *prefetcher {
 func (p *prefetcher) run(src io.Reader) {
 	made := 0 // blocks are made as needed: a short input costs one
 	for {
+		select {
+		case <-p.stop:
+			return // Close: not read again
+		default:
+		}
 		var buf []byte
 		select {
 		case buf = <-p.free:
@@ -81,9 +86,14 @@ func (p *prefetcher) Read(b []byte) (int, error) {
 			return 0, p.cur.err
 		}
 		if p.spent != nil {
-			p.free <- p.spent[:cap(p.spent)]
+			p.free <- p.spent[:cap(p.spent)] // never blocks: free holds every block
+			p.spent = nil
 		}
-		p.cur = <-p.full
+		select {
+		case p.cur = <-p.full:
+		case <-p.stop:
+			return 0, ErrClosed
+		}
 		p.spent = p.cur.b
 	}
 	n := copy(b, p.cur.b)

@@ -172,10 +172,12 @@ func NewReader(src io.Reader, name string) (*Reader, error) {
 	}
 	magic, err = r.br.Peek(8)
 	if err != nil && err != io.EOF {
+		r.Close()
 		return nil, r.readError(err)
 	}
 	switch {
 	case len(magic) == 0:
+		r.Close()
 		return nil, r.errorf(0, ErrNotCapture, "not a pcap or pcapng file (empty input)")
 	case len(magic) >= 4 && isPcapMagic(magic):
 		err = r.readPcapHeader()
@@ -183,6 +185,7 @@ func NewReader(src io.Reader, name string) (*Reader, error) {
 		r.format = formatPcapng
 		err = r.readFirstSection()
 	default:
+		r.Close()
 		return nil, r.errorf(0, ErrNotCapture, "not a pcap or pcapng file (starts with %q)", magic)
 	}
 	if err != nil {

@@ -41,3 +41,24 @@ func TestHoldAnswerBehindHole(t *testing.T) {
 		})
 	}
 }
+
+// TestHoldAnswerAtGapEnd: the server answered the bytes up to the end of a
+// lost piece, before the client's next piece reached it. When the gap and
+// that piece are handed over together, the answer goes between them.
+func TestHoldAnswerAtGapEnd(t *testing.T) {
+	c := pcapgen.NewConn(client4, server4, t0)
+	hs := c.Handshake()
+	parts := c.Split(c.FromClient([]byte("MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n")), 10, 7)
+	ok := c.FromServer([]byte("250 ok\r\n"))
+	ok.Ack -= uint32(len(parts[2].Payload)) // sent before the last piece arrived
+	frames := framesOf(ethernet, segs(hs, parts[0], parts[2], ok, c.ClientFIN(), c.ServerFIN())...)
+	r, _ := run(reassembly.Options{Ports: smtpPorts}, frames)
+	var got []string
+	for _, e := range r.log[1:] {
+		got = append(got, e.what)
+	}
+	want := []string{"data client 10", "gap client 7", "data server 8", fmt.Sprintf("data client %d", len(parts[2].Payload)), "close"}
+	if !slices.Equal(got, want) {
+		t.Errorf("handler calls\n%q\nwant\n%q", got, want)
+	}
+}

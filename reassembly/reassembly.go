@@ -411,9 +411,9 @@ func (a *Assembler) evict() {
 	slices.SortFunc(a.lastSeen, time.Time.Compare)
 	n := len(a.live) - a.opts.MaxConnections + max(1, a.opts.MaxConnections/10)
 	cutoff := a.lastSeen[min(n, len(a.lastSeen))-1].Add(1) // flushes what was last seen before
-	a.evicting = true
+	a.evicting, a.flushing = true, true                    // flushing: released in first-packet order
 	a.asm.FlushWithOptions(gpreassembly.FlushOptions{T: cutoff, TC: cutoff})
-	a.evicting = false
+	a.evicting, a.flushing = false, false
 	a.release()
 	a.dispatch()
 }

@@ -101,6 +101,9 @@ func (s *stream) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir gpreassemb
 		}
 		return true
 	}
+	if ci.Timestamp.After(s.last) {
+		s.last = ci.Timestamp // also for ignored ones: evict compares it with gopacket's
+	}
 	if s.closed || s.ignored {
 		s.a.rejected = s.ignored
 		return false
@@ -116,9 +119,6 @@ func (s *stream) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir gpreassemb
 		s.answers[i] = tcp.ACK && s.h != nil && s.aheadSet[o] &&
 			s.pos[o].Difference(s.ahead[o]) > 0 && s.ahead[o].Difference(ack) >= 0
 		s.acked[i] = ack
-	}
-	if ci.Timestamp.After(s.last) {
-		s.last = ci.Timestamp
 	}
 	seq := gpreassembly.Sequence(tcp.Seq)
 	if tcp.SYN {
@@ -234,11 +234,15 @@ func (s *stream) deliverWaiting() {
 // skip is not 0 (< 0: unknown), then data, in which the stand-ins for bytes
 // cut by the snap length become gaps again.
 func (s *stream) deliver(i, skip int, data []byte, ts time.Time) {
+	// After each piece, the other side's answers to what is now delivered
+	// go out (see hold), before the bytes that follow.
+	o := 1 - i
 	if skip != 0 {
 		s.gap(i, skip, ts)
 		if skip > 0 {
 			s.pos[i] = s.pos[i].Add(skip)
 		}
+		s.unhold(o, false)
 	}
 	for len(s.holes[i]) > 0 && len(data) > 0 && !s.ignored {
 		h := s.holes[i][0]
@@ -254,13 +258,14 @@ func (s *stream) deliver(i, skip int, data []byte, ts time.Time) {
 			s.data(i, data[:off], ts)
 			data = data[off:]
 			s.pos[i] = s.pos[i].Add(off)
+			s.unhold(o, false)
 		}
 		k := min(s.pos[i].Difference(h.end), len(data))
 		s.gap(i, k, ts)
 		data = data[k:]
 		s.pos[i] = s.pos[i].Add(k)
+		s.unhold(o, false)
 	}
-	o := 1 - i
 	for len(data) > 0 {
 		k := len(data)
 		if len(s.later[o]) > 0 {
@@ -273,13 +278,12 @@ func (s *stream) deliver(i, skip int, data []byte, ts time.Time) {
 		data = data[k:]
 		s.unhold(o, false)
 	}
-	s.unhold(o, false)
 }
 
 // ReassemblyComplete is called when both directions have ended.
 func (s *stream) ReassemblyComplete(ac gpreassembly.AssemblerContext) bool {
 	if !s.closed {
-		if s.a.evicting && s.stats.End == EndOpen {
+		if s.a.evicting && s.stats.End != EndRST {
 			s.stats.End = EndEvicted
 			s.a.counters.Evicted++
 		}
@@ -294,7 +298,7 @@ func (s *stream) ReassemblyComplete(ac gpreassembly.AssemblerContext) bool {
 	}
 	// Forget the connection now: its last ACKs carry nothing, and the
 	// factory does not start a connection for them (Assembler.closed).
-	c := closedConn{last: s.last, ended: s.stats.End == EndFIN || s.stats.End == EndRST}
+	c := closedConn{last: s.last, ended: !s.a.evicting && (s.stats.End == EndFIN || s.stats.End == EndRST)}
 	s.a.closed[s.key] = c
 	s.a.closed[s.key.reverse()] = c
 	return true
@@ -475,6 +479,10 @@ type heldBytes struct {
 	until gpreassembly.Sequence
 }
 
+// heldEntry is what an entry of later counts besides its bytes, so that many
+// empty ones are bounded too.
+const heldEntry = 64
+
 // maxHeld bounds what one connection holds back; past it the held bytes go
 // to the Handler as they are, out of step with the other side.
 const maxHeld = 1 << 20
@@ -498,8 +506,13 @@ func (s *stream) hold(i int, b heldBytes) bool {
 		return false
 	}
 	b.p = bytes.Clone(b.p)
+	if n := len(s.later[i]); b.p == nil && b.gap > 0 && n > 0 && s.later[i][n-1].p == nil &&
+		s.later[i][n-1].gap > 0 && s.later[i][n-1].until == b.until {
+		s.later[i][n-1].gap += b.gap // one gap, however many segments it took
+		return true
+	}
 	s.later[i] = append(s.later[i], b)
-	s.laterBytes += len(b.p)
+	s.laterBytes += len(b.p) + heldEntry
 	if s.laterBytes > maxHeld {
 		s.unhold(i, true)
 	}
@@ -513,7 +526,7 @@ func (s *stream) unhold(i int, all bool) {
 	for len(s.later[i]) > 0 && (all || s.pos[o].Difference(s.later[i][0].until) <= 0) {
 		b := s.later[i][0]
 		s.later[i] = s.later[i][1:]
-		s.laterBytes -= len(b.p)
+		s.laterBytes -= len(b.p) + heldEntry
 		s.releasing = true // hand it over, not back
 		if b.p != nil {
 			s.data(i, b.p, b.ts)
