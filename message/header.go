@@ -209,7 +209,7 @@ func parseAddressList(s string) (list []string, problems []string) {
 // splitAddressList cuts an address list at the commas (and the semicolons ending groups) that are
 // outside quoted strings, comments and angle brackets, and drops group names ("name:").
 func splitAddressList(s string) []string {
-	var items []string
+	items := make([]string, 0, strings.Count(s, ",")+1)
 	start := 0
 	inQuote, inAngle := false, false
 	comment := 0
