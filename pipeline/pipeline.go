@@ -34,6 +34,10 @@ type Options struct {
 	OnOpen  func(*smtpdecode.Session)
 	OnEvent func(*smtpdecode.Session, smtpdecode.Event)
 	Packet  func(capture.Packet)
+	// Streaming says the source may pause (a pipe, a live capture): what
+	// each packet completes is decoded at once. Otherwise decoding runs on a
+	// goroutine of its own, fed in batches, beside reading and reassembly.
+	Streaming bool
 	// OnIdle, when set, is called after a session is handed out when no
 	// other is ready to be: where buffered output is flushed, so that each
 	// session shows as soon as the next may take a while.
@@ -84,6 +88,12 @@ func Run(ctx context.Context, src Source, o Options, emit func(*smtpdecode.Sessi
 		sessions++
 		emit(s)
 	}, o.OnIdle)
+	// The decoding stage keeps the order of every call, so it may run
+	// whenever nothing shows the decoding as it happens (OnOpen, OnEvent).
+	var dec *stage
+	if async && o.OnOpen == nil && !o.Streaming {
+		dec = newStage()
+	}
 	newHandler := func(c reassembly.Conn) reassembly.Handler {
 		h := &conn{conn: c, out: out}
 		do := o.Decoder
@@ -110,6 +120,9 @@ func Run(ctx context.Context, src Source, o Options, emit func(*smtpdecode.Sessi
 			s.ID, s.Sides = c.ID, c.Sides.String()
 			o.OnOpen(s)
 		}
+		if dec != nil {
+			return staged{h, dec}
+		}
 		return h
 	}
 	a := reassembly.New(newHandler, ro)
@@ -135,6 +148,9 @@ func Run(ctx context.Context, src Source, o Options, emit func(*smtpdecode.Sessi
 		a.Packet(p.LinkType, p.Data, p.Time)
 	}
 	a.Flush()
+	if dec != nil {
+		dec.close()
+	}
 	out.close()
 	st.Sessions = sessions
 	c := a.Counters()

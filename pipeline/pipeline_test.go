@@ -347,9 +347,10 @@ func TestManyMessagesOneSession(t *testing.T) {
 	}
 }
 
-// TestAsyncOutputSameAsSync: parses that complete after their sessions end
-// (the default) give the same output, in the same order, as parses waited
-// for when each message ends (as live output does).
+// TestAsyncOutputSameAsSync: decoding on a stage of its own and parses that
+// complete after their sessions end (the default) give the same output, in
+// the same order, as decoding as packets come and parses waited for when each
+// message ends (as live output does).
 func TestAsyncOutputSameAsSync(t *testing.T) {
 	data, _ := generated(t, 200)
 	out := func(o pipeline.Options) string {
@@ -359,10 +360,11 @@ func TestAsyncOutputSameAsSync(t *testing.T) {
 		run(t, data, o, func(s *smtpdecode.Session) { j.Session(s) })
 		return b.String()
 	}
-	async := out(pipeline.Options{})
+	async := out(pipeline.Options{}) // decoded on a stage of its own, parses async
 	sync := out(pipeline.Options{OnEvent: func(*smtpdecode.Session, smtpdecode.Event) {}})
-	if async != sync {
-		t.Error("async parses changed the output")
+	streaming := out(pipeline.Options{Streaming: true}) // decoded as packets come
+	if async != sync || streaming != sync {
+		t.Errorf("the decoding stage or async parses changed the output (stage: %v, async: %v)", async != sync, streaming != sync)
 	}
 	if !strings.Contains(async, `"preview":"`) || strings.Count(async, "\n") != 200 {
 		t.Errorf("want 200 sessions with parsed messages, got:\n%.500s", async)

@@ -88,6 +88,7 @@ func runLive(ctx context.Context, c *config, stdout, stderr io.Writer) int {
 		what = "filter " + strconv.Quote(c.filter)
 	}
 	fmt.Fprintf(stderr, "smtpscope: capturing on %s (%s)\n", c.iface, what)
+	c.opts.Streaming = true
 	st, rerr := pipeline.Run(ctx, live, c.opts, func(s *smtpdecode.Session) {
 		emit(s)
 		if ended++; c.count > 0 && ended >= c.count {

@@ -325,6 +325,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			fail(bw.Flush())
 		}
 	}
+	// Standard input may be a live tcpdump -U: each session as soon as it ends.
+	c.opts.Streaming = c.read == "-"
 	st, rerr := pipeline.Run(ctx, src, c.opts, func(s *smtpdecode.Session) {
 		if werr == nil {
 			fail(out.Session(s))
