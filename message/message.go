@@ -229,7 +229,7 @@ func (p *Parser) flush() {
 }
 
 // End ends the message (also when it was cut short) without waiting for the parse to finish;
-// Done tells when it has and Message returns it. Later calls do nothing.
+// Message waits for it, and Options.Done tells when it has. Later calls do nothing.
 func (p *Parser) End() {
 	if p.ended {
 		return
@@ -238,9 +238,6 @@ func (p *Parser) End() {
 	p.flush()
 	close(p.chunks)
 }
-
-// Done is closed when a message ended by End or Close is completely parsed.
-func (p *Parser) Done() <-chan struct{} { return p.done }
 
 // Close ends the message (also when it was cut short) and waits for the parse to complete
 // Message. Later calls do nothing.

@@ -364,7 +364,24 @@ func TestPreviewUTF8Direct(t *testing.T) {
 	if m.Preview != "word word" {
 		t.Errorf("preview %q", m.Preview)
 	}
+	// A charset converter is given no more than a step past a full preview.
+	conv := &countingConv{}
+	p := &preview{conv: conv, text: &previewText{limit: 10}}
+	conv.to = p.text
+	p.Write(bytes.Repeat([]byte("word "), 1<<20))
+	if p.String() != "word word" || conv.n > 10+previewStep {
+		t.Errorf("preview %q after converting %d bytes", p.String(), conv.n)
+	}
 }
+
+// countingConv stands for a charset converter: it counts what it is given.
+type countingConv struct {
+	to *previewText
+	n  int
+}
+
+func (c *countingConv) Write(b []byte) (int, error) { c.n += len(b); return c.to.Write(b) }
+func (c *countingConv) Close() error                { return nil }
 
 // TestHashMessageOff: without HashMessage the whole message is counted, not hashed; its parts
 // are hashed all the same.

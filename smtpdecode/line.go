@@ -183,14 +183,9 @@ func (d *Decoder) plainLines(p []byte, ts time.Time) int {
 	run, m := p[:end], d.msg
 	d.keep(m, run)
 	if !d.msgBareCR && bytes.Count(run, []byte{'\r'}) != lines {
-		d.msgBareCR = true
-		if !d.again(AnomalyBareCR, FromClient) {
-			d.flagMessage(AnomalyBareCR, m.End, "CR without LF inside a line (in message data)")
-		}
+		d.bareCR()
 	}
-	if !m.EightBit && hasHighBit(run) {
-		m.EightBit = true
-	}
+	d.noteEightBit(run)
 	d.prevBareLF, d.prevCR = false, false
 	m.Bytes += int64(end)
 	m.Lines += int64(lines)
@@ -210,12 +205,22 @@ func (d *Decoder) textBytes(p []byte) {
 			bare = p[i+1] != '\n'
 		}
 		if bare {
-			d.msgBareCR = true
-			if !d.again(AnomalyBareCR, FromClient) {
-				d.flagMessage(AnomalyBareCR, d.msg.End, "CR without LF inside a line (in message data)")
-			}
+			d.bareCR()
 		}
 	}
+	d.noteEightBit(p)
+}
+
+// bareCR flags the message being received for a CR without LF, once.
+func (d *Decoder) bareCR() {
+	d.msgBareCR = true
+	if !d.again(AnomalyBareCR, FromClient) {
+		d.flagMessage(AnomalyBareCR, d.msg.End, "CR without LF inside a line (in message data)")
+	}
+}
+
+// noteEightBit notes whether message text p makes the message 8-bit.
+func (d *Decoder) noteEightBit(p []byte) {
 	if !d.msg.EightBit && hasHighBit(p) {
 		d.msg.EightBit = true
 	}
