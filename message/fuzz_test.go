@@ -69,7 +69,7 @@ func FuzzParser(f *testing.F) {
 		f.Add([]byte(s), int64(2))
 	}
 	f.Fuzz(func(t *testing.T, data []byte, seed int64) {
-		base := runtime.NumGoroutine()
+		base := liveGoroutines()
 		watchdog := time.AfterFunc(20*time.Second, func() {
 			buf := make([]byte, 1<<20)
 			panic(fmt.Sprintf("parse of %d bytes deadlocked:\n%s", len(data), buf[:runtime.Stack(buf, true)]))

@@ -171,7 +171,8 @@ func NewParser(o Options) *Parser {
 		chunks: make(chan []byte, queuedBatches),
 		done:   make(chan struct{}),
 	}
-	go p.parse(newWalker(o), o.Done)
+	w := newWalker(o)
+	spawn(func() { p.parse(w, o.Done) })
 	return p
 }
 

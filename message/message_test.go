@@ -20,7 +20,7 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 // splits and at random splits: all must give the same Message (the golden dump) and the same
 // extracted parts; then the case's own checks run.
 func TestMessages(t *testing.T) {
-	base := runtime.NumGoroutine()
+	base := liveGoroutines()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var want string
@@ -168,7 +168,7 @@ func TestHostileHeaderBounded(t *testing.T) {
 // TestStopsEarly checks that Write neither blocks nor fails once the parse needs no more input
 // (after the root's closing boundary), and that no goroutine outlives Close.
 func TestStopsEarly(t *testing.T) {
-	base := runtime.NumGoroutine()
+	base := liveGoroutines()
 	p := NewParser(Options{})
 	head := bcrlf("Content-Type: multipart/mixed; boundary=b\n\n--b\n\nx\n--b--\n")
 	p.Write(head)
