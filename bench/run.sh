@@ -119,6 +119,10 @@ table() {
 	cols tool seconds MB/s packets/s "peak RSS MB" "vs floor" "× tshark"
 	best "$floor" "$file"
 	row floor
+	best "$floor" -copy "$file"
+	row "floor -copy"
+	local copy_speed
+	copy_speed=$(mbps "$size" "$secs")
 	# tshark before smtpscope, so that the smtpscope rows can show × tshark; printed last.
 	local tshark_row
 	if [[ -n $tshark ]]; then
@@ -128,6 +132,8 @@ table() {
 	fi
 	best "$smtpscope" -r "$file" --json
 	row "smtpscope --json"
+	local json_speed
+	json_speed=$(mbps "$size" "$secs")
 	if ((has_summary)); then
 		best "$smtpscope" -r "$file" --summary
 		row "smtpscope --summary"
@@ -141,6 +147,7 @@ table() {
 	else
 		printf '  %-20s %s\n' tshark "n/a (tshark not installed)"
 	fi
+	echo "  smtpscope --json: $(awk -v a="$json_speed" -v b="$copy_speed" 'BEGIN { printf "%.1f%%", 100 * a / b }') of floor -copy"
 }
 
 big=$out/big.pcap
@@ -156,6 +163,7 @@ fi
 echo
 echo "Throughput: best of $runs runs reading the file from the page cache, output to /dev/null."
 echo "MB = 10^6 bytes of capture file. vs floor: MB/s as a share of the floor program's (bench/floor)."
+echo "floor -copy: the same program reading with pcapgo's ReadPacketData (a new slice per packet) instead of zero-copy."
 if [[ -n $tshark ]]; then
 	echo "tshark: $("$tshark" --version 2>/dev/null | head -1 | sed 's/ (Git .*//'), once, decoding SMTP with TCP reassembly (its default):"
 	echo "  tshark -n -r FILE -Y smtp -T fields -e frame.number -e smtp.req.command -e smtp.response.code > /dev/null"

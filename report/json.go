@@ -37,6 +37,9 @@ func (j *JSON) Session(s *smtpdecode.Session) error {
 	e := &jsonEnc{b: j.buf[:0]}
 	e.open("", '{')
 	e.num("id", s.ID)
+	if s.File != "" {
+		e.str("file", s.File)
+	}
 	e.str("client", s.Client.String())
 	e.str("server", s.Server.String())
 	e.time("start", s.Start)

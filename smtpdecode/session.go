@@ -147,6 +147,9 @@ type Session struct {
 	ID      int64
 	Packets int
 	Sides   string
+	// File names the capture the session came from when several were read (the name as
+	// given on the command line); "" when there was one.
+	File string
 
 	Client, Server netip.AddrPort
 	Start, End     time.Time
