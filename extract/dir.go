@@ -168,3 +168,25 @@ func cleanExt(ext string) string {
 	}
 	return "." + e
 }
+
+// Sub returns a Dir writing into the folder name inside d (name passed through SafeName),
+// creating it 0700 if needed; it fails rather than follow a symlink or use a file of that name.
+func (d *Dir) Sub(name string) (*Dir, error) {
+	name = SafeName(name, nameBudget)
+	root, err := os.OpenRoot(d.path)
+	if err != nil {
+		return nil, fmt.Errorf("extract: %w", err)
+	}
+	defer root.Close()
+	if err := root.Mkdir(name, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("extract: %w", err)
+	}
+	fi, err := root.Lstat(name)
+	if err != nil {
+		return nil, fmt.Errorf("extract: %w", err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("extract: %s exists and is not a folder", filepath.Join(d.path, name))
+	}
+	return NewDir(filepath.Join(d.path, name), d.force)
+}

@@ -1,0 +1,574 @@
+package report
+
+import (
+	"bufio"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rivo/uniseg"
+
+	"github.com/smtpscope/smtpscope/smtpdecode"
+)
+
+// Summary writes one aligned line per session and totals at the end: the overview of a capture
+// with thousands of sessions.
+//
+// Columns are aligned without holding every session: the first summaryProbe sessions are held
+// back to size the columns (each within its limits), then every line is written as its session
+// comes, longer values cut with "…". Addresses are never cut; one wider than its column pushes
+// the rest of its line. With Width set (a terminal's), the subject, then MAIL FROM, HELO and AUTH
+// give up space until a line fits; on a terminal too narrow for every column at its smallest,
+// the start shows the time of day only and the columns that matter least are left out.
+type Summary struct {
+	w     *bufio.Writer
+	o     Options
+	width int // the line width to fit, or 0
+
+	held   []summaryRow // sessions waiting for the column widths
+	cols   []int        // the widths, once set
+	hidden [numCols]bool // columns left out to fit the width
+	short  bool          // start shows the time of day only, to fit the width
+	totals summaryTotals
+	buf    []byte
+}
+
+// SummaryOptions are the Summary's own options.
+type SummaryOptions struct {
+	// Width is the width lines must fit (the terminal's), or 0 for no limit.
+	Width int
+}
+
+// NewSummary returns a Summary writer on w.
+func NewSummary(w io.Writer, o Options, so SummaryOptions) *Summary {
+	return &Summary{w: bufio.NewWriterSize(w, 16<<10), o: o, width: so.Width}
+}
+
+// summaryProbe is how many sessions size the columns.
+const summaryProbe = 100
+
+// The columns, in order.
+const (
+	colID = iota
+	colStart
+	colClient
+	colServer
+	colHelo
+	colAuth
+	colFrom
+	colRcpt
+	colSize
+	colSubject
+	colOutcome
+	colDuration
+	colAnomalies
+	numCols
+)
+
+// summaryColumns: title, smallest and largest width, whether values are right-aligned, and
+// whether they may be cut (addresses and numbers are not).
+var summaryColumns = [numCols]struct {
+	title    string
+	min, max int
+	right    bool
+	cut      bool
+}{
+	colID:        {"#", 1, 10, true, false},
+	colStart:     {"start (UTC)", 19, 19, false, false},
+	colClient:    {"client", 6, 47, false, false},
+	colServer:    {"server", 6, 47, false, false},
+	colHelo:      {"helo", 4, 24, false, true},
+	colAuth:      {"auth", 4, 24, false, true},
+	colFrom:      {"mail from", 9, 32, false, true},
+	colRcpt:      {"rcpt", 3, 11, true, false}, // accepted/refused
+	colSize:      {"size", 4, 7, true, false},
+	colSubject:   {"subject", 7, 48, false, true},
+	colOutcome:   {"outcome", 7, 22, false, true},
+	colDuration:  {"duration", 6, 9, true, false},
+	colAnomalies: {"anom", 4, 6, true, false},
+}
+
+// summaryDrop lists the columns left out, first to last, when a terminal is too narrow.
+var summaryDrop = []int{colHelo, colDuration, colAuth, colSize, colServer, colAnomalies, colRcpt, colSubject}
+
+// summaryRow is one session's cells, already escaped for the terminal.
+type summaryRow struct {
+	cells  [numCols]string
+	failed bool
+}
+
+// summaryTotals counts what the totals line says.
+type summaryTotals struct {
+	sessions, failed                      int
+	messages, accepted, rejected, aborted int
+	rcptOK, rcptNo                        int
+	bytes                                 int64
+	authOK, authFailed                    int
+	anomalies, anomalous                  int
+	start, end                            time.Time
+}
+
+// Session writes the session's line (or holds it while the columns are sized).
+func (s *Summary) Session(sess *smtpdecode.Session) error {
+	r := s.row(sess)
+	if s.cols == nil {
+		s.held = append(s.held, r)
+		if len(s.held) == summaryProbe {
+			s.size() // writes the held lines, this one too
+		}
+		return nil
+	}
+	if s.short {
+		r.cells[colStart] = r.cells[colStart][len("2006-01-02 "):]
+	}
+	s.line(&r)
+	return nil
+}
+
+// Close writes the lines still held and the totals, and flushes.
+func (s *Summary) Close() error {
+	if s.cols == nil {
+		s.size()
+	}
+	s.totalsLine()
+	return s.w.Flush()
+}
+
+// Line writes a line of text after the table (the capture's statistics).
+func (s *Summary) Line(text string) error {
+	if s.cols == nil {
+		s.size()
+	}
+	s.w.WriteString(text)
+	s.w.WriteByte('\n')
+	return s.w.Flush()
+}
+
+// size sets the column widths from the held rows and writes the header and those rows.
+func (s *Summary) size() {
+	s.cols = make([]int, numCols)
+	for c := range numCols {
+		w := max(summaryColumns[c].min, uniseg.StringWidth(summaryColumns[c].title))
+		for i := range s.held {
+			w = max(w, uniseg.StringWidth(s.held[i].cells[c]))
+		}
+		s.cols[c] = min(w, max(summaryColumns[c].max, summaryColumns[c].min))
+	}
+	if s.width > 0 {
+		s.fit()
+	}
+	var head summaryRow
+	for c := range numCols {
+		head.cells[c] = summaryColumns[c].title
+	}
+	if s.short {
+		head.cells[colStart] = "UTC"
+		for i := range s.held {
+			s.held[i].cells[colStart] = s.held[i].cells[colStart][len("2006-01-02 "):]
+		}
+	}
+	s.line(&head)
+	for i := range s.held {
+		s.line(&s.held[i])
+	}
+	s.held = nil
+}
+
+// fit makes a line fit s.width: it narrows the columns that may be cut (as far as they go),
+// then shows the time of day only, then leaves out columns.
+func (s *Summary) fit() {
+	over := func() int {
+		n := 1 // a space before the first column, two between the others
+		for c, w := range s.cols {
+			if !s.hidden[c] {
+				n += w + 2
+			}
+		}
+		return n - 2 - s.width
+	}
+	for _, c := range []int{colSubject, colFrom, colHelo, colAuth, colOutcome} {
+		if o := over(); o > 0 {
+			floor := max(summaryColumns[c].min, uniseg.StringWidth(summaryColumns[c].title))
+			s.cols[c] = max(floor, s.cols[c]-o)
+		}
+	}
+	if over() > 0 {
+		s.short = true
+		s.cols[colStart] = len("15:04:05")
+	}
+	for _, c := range summaryDrop {
+		if over() <= 0 {
+			return
+		}
+		s.hidden[c] = true
+	}
+}
+
+// line writes one row in the columns.
+func (s *Summary) line(r *summaryRow) {
+	b := append(s.buf[:0], ' ')
+	last := numCols - 1
+	for s.hidden[last] {
+		last--
+	}
+	first := true
+	for c := range numCols {
+		if s.hidden[c] {
+			continue
+		}
+		if !first {
+			b = append(b, ' ', ' ')
+		}
+		first = false
+		v := r.cells[c]
+		w := s.cols[c]
+		n := uniseg.StringWidth(v)
+		if n > w && summaryColumns[c].cut {
+			v, n = cutWidth(v, w)
+		}
+		paint := c == colOutcome && r.failed && s.o.Color
+		if summaryColumns[c].right {
+			b = appendSpaces(b, w-n)
+		}
+		if paint {
+			b = append(b, red...)
+		}
+		b = append(b, v...)
+		if paint {
+			b = append(b, reset...)
+		}
+		if !summaryColumns[c].right && c < last {
+			b = appendSpaces(b, w-n)
+		}
+	}
+	b = append(b, '\n')
+	s.w.Write(b)
+	s.buf = b
+}
+
+func appendSpaces(b []byte, n int) []byte {
+	for ; n > 0; n-- {
+		b = append(b, ' ')
+	}
+	return b
+}
+
+// cutWidth cuts s to at most w terminal columns, the last one "…", between grapheme clusters
+// (a CJK character takes two columns, an accent none); it returns the cut string and its width.
+func cutWidth(s string, w int) (string, int) {
+	if w <= 0 {
+		return "", 0
+	}
+	i, n := 0, 0
+	g := uniseg.NewGraphemes(s)
+	for g.Next() {
+		cw := g.Width()
+		if n+cw > w-1 {
+			break
+		}
+		_, i = g.Positions()
+		n += cw
+	}
+	return s[:i] + "…", n + 1
+}
+
+// row makes the cells of a session's line and counts it in the totals.
+func (s *Summary) row(sess *smtpdecode.Session) summaryRow {
+	var r summaryRow
+	t := &s.totals
+	t.sessions++
+	if t.start.IsZero() || sess.Start.Before(t.start) {
+		t.start = sess.Start
+	}
+	if sess.End.After(t.end) {
+		t.end = sess.End
+	}
+	r.failed = Failed(sess)
+	if r.failed {
+		t.failed++
+	}
+	r.cells[colID] = strconv.FormatInt(sess.ID, 10)
+	r.cells[colStart] = sess.Start.UTC().Format("2006-01-02 15:04:05")
+	r.cells[colClient] = sess.Client.String()
+	r.cells[colServer] = sess.Server.String()
+	r.cells[colHelo] = "-"
+	if sess.Helo != nil {
+		r.cells[colHelo] = Printable(sess.Helo.Name)
+	}
+	r.cells[colAuth] = "-"
+	if a := sess.Auth; a != nil {
+		who := a.Username
+		if who == "" {
+			who = a.Mechanism
+		}
+		switch {
+		case a.Success:
+			r.cells[colAuth] = Printable(who) + " ok"
+			t.authOK++
+		case a.Cancelled:
+			r.cells[colAuth] = Printable(who) + " cancelled"
+		case a.Code == 0:
+			r.cells[colAuth] = Printable(who) + " ?"
+		default:
+			r.cells[colAuth] = Printable(who) + " " + strconv.Itoa(a.Code)
+			t.authFailed++
+		}
+	}
+	r.cells[colFrom] = "-"
+	var ok, no int
+	var size int64
+	subject, subjects := "", 0
+	for i := range sess.Transactions {
+		tx := &sess.Transactions[i]
+		if i == 0 {
+			r.cells[colFrom] = "<" + Printable(tx.MailFrom) + ">"
+		}
+		a := tx.Accepted()
+		ok += a
+		for _, rc := range tx.Rcpts {
+			if rc.Code >= 400 {
+				no++
+			}
+		}
+		size += tx.MessageBytes
+		if tx.MessageBytes > 0 || tx.Message != nil {
+			t.messages++
+		}
+		switch tx.Outcome {
+		case smtpdecode.OutcomeAccepted:
+			t.accepted++
+		case smtpdecode.OutcomeRejected:
+			t.rejected++
+		case smtpdecode.OutcomeAborted:
+			t.aborted++
+		}
+		if pm := parsedMessage(tx.Message); pm != nil && pm.Header.Subject != "" {
+			if subjects == 0 {
+				subject = pm.Header.Subject
+			}
+			subjects++
+		}
+	}
+	if len(sess.Transactions) > 1 && r.cells[colFrom] != "-" {
+		r.cells[colFrom] += " (+" + strconv.Itoa(len(sess.Transactions)-1) + ")"
+	}
+	t.rcptOK += ok
+	t.rcptNo += no
+	t.bytes += size
+	r.cells[colRcpt] = "-"
+	if len(sess.Transactions) > 0 {
+		r.cells[colRcpt] = strconv.Itoa(ok) + "/" + strconv.Itoa(no)
+	}
+	r.cells[colSize] = "-"
+	if size > 0 {
+		r.cells[colSize] = humanBytes(size)
+	}
+	r.cells[colSubject] = "-"
+	if subjects > 0 {
+		r.cells[colSubject] = Printable(subject)
+		if subjects > 1 {
+			r.cells[colSubject] = "(+" + strconv.Itoa(subjects-1) + ") " + r.cells[colSubject]
+		}
+	}
+	r.cells[colOutcome] = shortOutcome(sess)
+	r.cells[colDuration] = shortDuration(sess.End.Sub(sess.Start))
+	n := anomalyCount(sess)
+	r.cells[colAnomalies] = strconv.Itoa(n)
+	if n > 0 {
+		t.anomalous++
+		t.anomalies += n
+	}
+	return r
+}
+
+// shortOutcome is a few words on how a session went: what became of its mail, else of its
+// AUTH, else that it sent none.
+func shortOutcome(s *smtpdecode.Session) string {
+	var accepted, rejected, aborted, unfinished, code int
+	for i := range s.Transactions {
+		tx := &s.Transactions[i]
+		switch tx.Outcome {
+		case smtpdecode.OutcomeAccepted:
+			accepted++
+		case smtpdecode.OutcomeRejected:
+			rejected++
+			if code == 0 {
+				code = rejectCode(tx)
+			}
+		case smtpdecode.OutcomeAborted:
+			aborted++
+		case smtpdecode.OutcomeUnfinished:
+			unfinished++
+		}
+	}
+	count := func(n int, what string) string {
+		if n == 1 {
+			return what
+		}
+		return strconv.Itoa(n) + " " + what
+	}
+	var parts []string
+	if accepted > 0 {
+		parts = append(parts, count(accepted, "sent"))
+	}
+	if rejected > 0 {
+		w := count(rejected, "rejected")
+		if code != 0 {
+			w += " " + strconv.Itoa(code)
+		}
+		parts = append(parts, w)
+	}
+	if aborted > 0 {
+		parts = append(parts, count(aborted, "aborted"))
+	}
+	if unfinished > 0 {
+		parts = append(parts, count(unfinished, "unfinished"))
+	}
+	if len(parts) > 0 {
+		return strings.Join(parts, ", ")
+	}
+	switch a := s.Auth; {
+	case a != nil && !a.Success && !a.Cancelled && a.Code != 0:
+		return "auth failed " + strconv.Itoa(a.Code)
+	case s.TLS:
+		return "encrypted"
+	case s.Greeting != nil && s.Greeting.Code >= 400:
+		return "refused " + strconv.Itoa(s.Greeting.Code)
+	}
+	return "no mail"
+}
+
+// Failed reports whether a session had a failure: any 4xx or 5xx reply (greeting, command,
+// recipient, message) or an anomaly. It is what --failed selects and what the reports mark.
+func Failed(s *smtpdecode.Session) bool {
+	if anomalyCount(s) > 0 {
+		return true
+	}
+	if g := s.Greeting; g != nil && g.Code >= 400 {
+		return true
+	}
+	for i := range s.Commands {
+		if r := s.Commands[i].Reply; r != nil && r.Code >= 400 {
+			return true
+		}
+	}
+	// Commands may have been dropped past the decoder's cap: the transactions keep their codes.
+	for i := range s.Transactions {
+		tx := &s.Transactions[i]
+		if tx.MailCode >= 400 || tx.DataCode >= 400 || tx.FinalCode >= 400 {
+			return true
+		}
+		for _, r := range tx.Rcpts {
+			if r.Code >= 400 {
+				return true
+			}
+		}
+	}
+	return s.Auth != nil && s.Auth.Code >= 400
+}
+
+// humanBytes is n in B, K, M or G (powers of 1024), at most 5 characters.
+func humanBytes(n int64) string {
+	const units = "KMGTPE"
+	if n < 1024 {
+		return strconv.FormatInt(n, 10) + "B"
+	}
+	f := float64(n)
+	u := -1
+	for f >= 1024 && u < len(units)-1 {
+		f /= 1024
+		u++
+	}
+	if f < 10 {
+		return strconv.FormatFloat(f, 'f', 1, 64) + string(units[u])
+	}
+	return strconv.FormatFloat(f, 'f', 0, 64) + string(units[u])
+}
+
+// shortDuration is d in at most 9 characters: 0.043s, 12.5s, 3m05s, 2h04m, 3d04h.
+func shortDuration(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "-"
+	case d < 10*time.Second:
+		return strconv.FormatFloat(d.Seconds(), 'f', 3, 64) + "s"
+	case d < time.Minute:
+		return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + "s"
+	case d < time.Hour:
+		s := int(d / time.Second)
+		return strconv.Itoa(s/60) + "m" + pad2(s%60) + "s"
+	case d < 100*time.Hour:
+		m := int(d / time.Minute)
+		return strconv.Itoa(m/60) + "h" + pad2(m%60) + "m"
+	}
+	h := int(d / time.Hour)
+	return strconv.Itoa(h/24) + "d" + pad2(h%24) + "h"
+}
+
+func pad2(n int) string {
+	if n < 10 {
+		return "0" + strconv.Itoa(n)
+	}
+	return strconv.Itoa(n)
+}
+
+// totalsLine writes the totals.
+func (s *Summary) totalsLine() {
+	t := &s.totals
+	var b strings.Builder
+	b.WriteString(strconv.Itoa(t.sessions))
+	b.WriteString(plural(t.sessions, " session", " sessions"))
+	if t.sessions > 0 {
+		b.WriteString(" over ")
+		b.WriteString(shortDuration(t.end.Sub(t.start)))
+	}
+	b.WriteString(" · ")
+	b.WriteString(strconv.Itoa(t.messages))
+	b.WriteString(plural(t.messages, " message", " messages"))
+	b.WriteString(" (")
+	b.WriteString(strconv.Itoa(t.accepted))
+	b.WriteString(" accepted, ")
+	b.WriteString(strconv.Itoa(t.rejected))
+	b.WriteString(" rejected")
+	if t.aborted > 0 {
+		b.WriteString(", ")
+		b.WriteString(strconv.Itoa(t.aborted))
+		b.WriteString(" aborted")
+	}
+	b.WriteString("), ")
+	if t.bytes > 0 {
+		b.WriteString(humanBytes(t.bytes))
+		b.WriteString(" · ")
+	} else {
+		b.WriteString("0B · ")
+	}
+	b.WriteString("recipients ")
+	b.WriteString(strconv.Itoa(t.rcptOK))
+	b.WriteString(" accepted, ")
+	b.WriteString(strconv.Itoa(t.rcptNo))
+	b.WriteString(" refused")
+	if t.authOK+t.authFailed > 0 {
+		b.WriteString(" · AUTH ")
+		b.WriteString(strconv.Itoa(t.authOK))
+		b.WriteString(" ok, ")
+		b.WriteString(strconv.Itoa(t.authFailed))
+		b.WriteString(" failed")
+	}
+	b.WriteString(" · ")
+	b.WriteString(strconv.Itoa(t.failed))
+	b.WriteString(" with failures")
+	if t.anomalies > 0 {
+		b.WriteString(" · ")
+		b.WriteString(strconv.Itoa(t.anomalies))
+		b.WriteString(plural(t.anomalies, " anomaly in ", " anomalies in "))
+		b.WriteString(strconv.Itoa(t.anomalous))
+		b.WriteString(plural(t.anomalous, " session", " sessions"))
+	}
+	line := b.String()
+	if t.failed > 0 && s.o.Color {
+		line = strings.Replace(line, strconv.Itoa(t.failed)+" with failures", red+strconv.Itoa(t.failed)+" with failures"+reset, 1)
+	}
+	s.w.WriteString(line)
+	s.w.WriteByte('\n')
+}
