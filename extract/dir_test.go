@@ -225,3 +225,41 @@ func TestNewDirNotADirectory(t *testing.T) {
 		t.Error("NewDir on a file: no error")
 	}
 }
+
+// TestSub: a folder per capture inside the output folder, its name made safe, never through a
+// symlink or over a file.
+func TestSub(t *testing.T) {
+	dir := t.TempDir()
+	d, err := NewDir(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := d.Sub("1-../../etc/relay.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, path, err := sub.Create(".eml", "s1-t1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if rel, err := filepath.Rel(dir, path); err != nil || strings.HasPrefix(rel, "..") || filepath.Dir(rel) == "." {
+		t.Errorf("file at %s, not in a folder inside %s", path, dir)
+	}
+	if _, err := d.Sub("1-../../etc/relay.pcap"); err != nil {
+		t.Errorf("the same folder again: %v", err)
+	}
+	outside := t.TempDir()
+	if err := os.Symlink(outside, filepath.Join(dir, "link")); err != nil {
+		t.Skip("no symlinks:", err)
+	}
+	if _, err := d.Sub("link"); err == nil {
+		t.Error("Sub followed a symlink")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "file"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Sub("file"); err == nil {
+		t.Error("Sub took a file for a folder")
+	}
+}

@@ -25,6 +25,10 @@ type Messages struct {
 	Dir *extract.Dir
 	// Mbox, when set, has each message appended to it.
 	Mbox *extract.Mbox
+	// Select, when set, decides as a message begins whether it is written to Dir and Mbox:
+	// s is its session so far (ID, addresses, AUTH, its transaction's envelope), cs the
+	// message. A message not selected is still parsed when Parse is set.
+	Select func(s *smtpdecode.Session, cs smtpdecode.ContentStart) bool
 }
 
 func (m *Messages) wanted() bool { return m.Parse || m.Dir != nil || m.Mbox != nil }

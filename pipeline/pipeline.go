@@ -104,7 +104,21 @@ func Run(ctx context.Context, src Source, o Options, emit func(*smtpdecode.Sessi
 				if async {
 					tokens = out
 				}
-				sink := o.Messages.newMessageSink(&open, c.ID, cs, failures.add, tokens)
+				mo := &o.Messages
+				if mo.Select != nil && (mo.Dir != nil || mo.Mbox != nil) {
+					s := h.dec.Session()
+					s.ID = c.ID
+					if !mo.Select(s, cs) {
+						// Parsed for the reports, not written out.
+						if !mo.Parse {
+							return io.Discard
+						}
+						kept := *mo
+						kept.Dir, kept.Mbox = nil, nil
+						mo = &kept
+					}
+				}
+				sink := mo.newMessageSink(&open, c.ID, cs, failures.add, tokens)
 				if sink == nil {
 					return io.Discard
 				}

@@ -86,6 +86,20 @@ func (f *Filter) Match(s *smtpdecode.Session) bool {
 	return !f.Failed || Failed(s)
 }
 
+// MatchMessage reports whether f may select the session s as one of its messages begins:
+// what is known by then must match (the session, its addresses and AUTH so far, the envelope
+// of transaction tx, 1-based); Failed is not known yet and is not checked.
+func (f *Filter) MatchMessage(s *smtpdecode.Session, tx int) bool {
+	g := *f
+	g.Failed = false
+	if tx < 1 || tx > len(s.Transactions) {
+		return g.Match(s)
+	}
+	one := *s
+	one.Transactions = s.Transactions[tx-1 : tx]
+	return g.Match(&one)
+}
+
 func matchAny(patterns []string, addr string) bool {
 	return slices.ContainsFunc(patterns, func(p string) bool { return MatchAddress(p, addr) })
 }

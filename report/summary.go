@@ -26,12 +26,13 @@ type Summary struct {
 	o     Options
 	width int // the line width to fit, or 0
 
-	held   []summaryRow // sessions waiting for the column widths
-	cols   []int        // the widths, once set
+	held   []summaryRow  // sessions waiting for the column widths
+	cols   []int         // the widths, once set
 	hidden [numCols]bool // columns left out to fit the width
 	short  bool          // start shows the time of day only, to fit the width
 	totals summaryTotals
 	buf    []byte
+	file   string // the capture of the last line
 }
 
 // SummaryOptions are the Summary's own options.
@@ -96,6 +97,7 @@ var summaryDrop = []int{colHelo, colDuration, colAuth, colSize, colServer, colAn
 type summaryRow struct {
 	cells  [numCols]string
 	failed bool
+	file   string // the capture, when several are read
 }
 
 // summaryTotals counts what the totals line says.
@@ -207,7 +209,14 @@ func (s *Summary) fit() {
 
 // line writes one row in the columns.
 func (s *Summary) line(r *summaryRow) {
-	b := append(s.buf[:0], ' ')
+	b := s.buf[:0]
+	if r.file != s.file {
+		// Several captures: each one's sessions under its name.
+		b = appendPrintable(append(b, "== "...), r.file)
+		b = append(b, " ==\n"...)
+		s.file = r.file
+	}
+	b = append(b, ' ')
 	last := numCols - 1
 	for s.hidden[last] {
 		last--
@@ -275,7 +284,7 @@ func cutWidth(s string, w int) (string, int) {
 
 // row makes the cells of a session's line and counts it in the totals.
 func (s *Summary) row(sess *smtpdecode.Session) summaryRow {
-	var r summaryRow
+	r := summaryRow{file: sess.File}
 	t := &s.totals
 	t.sessions++
 	if t.start.IsZero() || sess.Start.Before(t.start) {
@@ -523,25 +532,25 @@ func (s *Summary) totalsLine() {
 		b.WriteString(" over ")
 		b.WriteString(shortDuration(t.end.Sub(t.start)))
 	}
-	b.WriteString(" · ")
-	b.WriteString(strconv.Itoa(t.messages))
-	b.WriteString(plural(t.messages, " message", " messages"))
-	b.WriteString(" (")
-	b.WriteString(strconv.Itoa(t.accepted))
-	b.WriteString(" accepted, ")
-	b.WriteString(strconv.Itoa(t.rejected))
-	b.WriteString(" rejected")
-	if t.aborted > 0 {
-		b.WriteString(", ")
-		b.WriteString(strconv.Itoa(t.aborted))
-		b.WriteString(" aborted")
-	}
-	b.WriteString("), ")
-	if t.bytes > 0 {
+	if t.messages+t.accepted+t.rejected+t.aborted == 0 {
+		b.WriteString(" · no mail · ")
+	} else {
+		b.WriteString(" · ")
+		b.WriteString(strconv.Itoa(t.messages))
+		b.WriteString(plural(t.messages, " message", " messages"))
+		b.WriteString(" (")
+		b.WriteString(strconv.Itoa(t.accepted))
+		b.WriteString(" accepted, ")
+		b.WriteString(strconv.Itoa(t.rejected))
+		b.WriteString(" rejected")
+		if t.aborted > 0 {
+			b.WriteString(", ")
+			b.WriteString(strconv.Itoa(t.aborted))
+			b.WriteString(" aborted")
+		}
+		b.WriteString("), ")
 		b.WriteString(humanBytes(t.bytes))
 		b.WriteString(" · ")
-	} else {
-		b.WriteString("0B · ")
 	}
 	b.WriteString("recipients ")
 	b.WriteString(strconv.Itoa(t.rcptOK))

@@ -710,5 +710,9 @@ func appendSessionTitle(b []byte, s *smtpdecode.Session) []byte {
 	b = strconv.AppendInt(append(b, "Session "...), s.ID, 10)
 	b = s.Client.AppendTo(append(b, ": "...))
 	b = s.Server.AppendTo(append(b, " -> "...))
-	return s.Start.UTC().AppendFormat(append(b, " at "...), timeLayout)
+	b = s.Start.UTC().AppendFormat(append(b, " at "...), timeLayout)
+	if s.File != "" {
+		b = appendPrintable(append(b, ", in "...), s.File)
+	}
+	return b
 }
