@@ -170,12 +170,16 @@ func topHeader(fields []field, problem func(string)) Header {
 				h.FirstReceived = f.value
 			}
 			h.Received++
+			h.SecondLastReceived = h.LastReceived
 			h.LastReceived = f.value
 		case "Content-Type":
 			if first {
 				h.ContentType = f.value
 			}
 		}
+	}
+	if ip, ok := get(fields, "X-Originating-Ip"); ok {
+		h.XOriginatingIP = ip
 	}
 	if ua, ok := get(fields, "User-Agent"); ok {
 		h.UserAgent = decode(ua)

@@ -106,6 +106,11 @@ type Header struct {
 	// FirstReceived is the first Received field (the top one, the last hop) and LastReceived the
 	// last (the bottom one, the first hop), unfolded.
 	FirstReceived, LastReceived string
+	// SecondLastReceived is the Received field above the last one, when there are two or more.
+	SecondLastReceived string
+	// XOriginatingIP is the X-Originating-IP field as given, unfolded (webmail services
+	// name the sender's address in it).
+	XOriginatingIP string
 	// ContentType is the Content-Type field as given, unfolded.
 	ContentType string
 }
