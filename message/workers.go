@@ -30,6 +30,7 @@ func spawn(f func()) {
 func worker(f func()) {
 	for {
 		f()
+		f = nil // an idle worker must not keep the last parse's parser and buffers alive
 		if idleWorkers.Add(1) > maxIdleWorkers {
 			idleWorkers.Add(-1)
 			return
