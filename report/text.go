@@ -125,7 +125,7 @@ func (t *Text) Session(s *smtpdecode.Session) error {
 	w.WriteString(closedText(s.Closed))
 	w.WriteByte('\n')
 	if s.Sides != "" && s.Sides != "syn" {
-		fmt.Fprintf(w, "  (no SYN captured: the client side was decided by %s)\n", s.Sides)
+		fmt.Fprintf(w, "  (no SYN captured: the client side was decided by %s)\n", Printable(s.Sides))
 	}
 
 	// Anomalies about one turn follow it (or its reply, when the server is

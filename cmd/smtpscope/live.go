@@ -19,7 +19,7 @@ import (
 // happens (or, with --json, each session as it ends), until -c sessions
 // have ended, --duration has passed, or Ctrl-C.
 func runLive(ctx context.Context, c *config, stdout, stderr io.Writer) int {
-	opts := capture.LiveOptions{Interface: c.iface, Snaplen: c.snaplen, Promiscuous: !c.noPromisc, Filter: c.filter}
+	opts := capture.LiveOptions{Interface: c.iface, Snaplen: c.snaplen, Promiscuous: !c.noPromisc, Filter: c.bpf}
 	if !c.anyPort {
 		opts.Ports = c.ports // the kernel passes only these; --any-port needs every TCP packet
 	}
@@ -73,23 +73,32 @@ func runLive(ctx context.Context, c *config, stdout, stderr io.Writer) int {
 		}
 	}
 	var emit func(*smtpdecode.Session)
-	if c.json {
-		js := report.NewJSON(stdout, ro)
-		emit = func(s *smtpdecode.Session) { check(js.Session(s)) }
-	} else {
+	var out *outputs
+	if (c.format == "" || c.format == "text") && c.html == "" && c.filter.Empty() {
+		// Turn by turn, as it happens.
 		st := report.NewStream(stdout, ro)
 		c.opts.OnOpen = func(s *smtpdecode.Session) { check(st.Open(s)) }
 		c.opts.OnEvent = func(s *smtpdecode.Session, e smtpdecode.Event) { check(st.Event(s, e)) }
 		emit = func(s *smtpdecode.Session) { check(st.Close(s)) }
+	} else {
+		// Each session as it ends: a filter can only judge a whole session.
+		if out, err = openOutputs(c, stdout, ro); err != nil {
+			fmt.Fprintf(stderr, "smtpscope: %v\n", err)
+			return exitFailure
+		}
+		emit = func(s *smtpdecode.Session) { check(out.Session(s)); check(out.flush()) }
 	}
 	ended := 0
 	what := "ports " + portList(opts.Ports)
-	if c.filter != "" {
-		what = "filter " + strconv.Quote(c.filter)
+	if c.bpf != "" {
+		what = "filter " + strconv.Quote(c.bpf)
 	}
 	fmt.Fprintf(stderr, "smtpscope: capturing on %s (%s)\n", c.iface, what)
 	c.opts.Streaming = true
 	st, rerr := pipeline.Run(ctx, live, c.opts, func(s *smtpdecode.Session) {
+		if !c.filter.Match(s) {
+			return // -c counts the sessions shown
+		}
 		emit(s)
 		if ended++; c.count > 0 && ended >= c.count {
 			stop()
@@ -99,6 +108,9 @@ func runLive(ctx context.Context, c *config, stdout, stderr io.Writer) int {
 		saveErr = errors.Join(saveErr, save.Flush())
 	}
 	received, dropped, serr := live.Stats()
+	if out != nil && werr == nil {
+		check(out.finish(st.String()))
+	}
 	if serr == nil {
 		fmt.Fprintf(stderr, "smtpscope: %d sessions, %d packets received by filter, %d dropped by kernel\n", st.Sessions, received, dropped)
 	}

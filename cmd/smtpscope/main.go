@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -41,16 +40,23 @@ func main() {
 	os.Exit(code)
 }
 
-const usageHead = `Usage: smtpscope -r FILE [options]
+const usageHead = `Usage: smtpscope -r FILE [-r FILE...] [options]
+       smtpscope -i IFACE [options] [FILTER EXPRESSION]
        smtpscope replay -r FILE [--session N] [options]   (see smtpscope replay --help)
 
-Reads a packet capture (pcap or pcapng, either optionally gzip-compressed;
-"-" reads standard input) and prints every SMTP session in it as a
+Reads packet captures (pcap or pcapng, either optionally gzip-compressed;
+"-" reads standard input) and prints every SMTP session in them as a
 conversation: C: client lines and S: server replies, with times and latencies.
 
 Examples:
   smtpscope -r data.pcap                   every SMTP session as C:/S: lines
+  smtpscope -r data.pcap --summary         one line per session, totals at the end
+  smtpscope -r data.pcap --html report.html   a report to open in a browser, with ladder diagrams
   smtpscope -r data.pcapng.gz --json       one JSON object per session, per line
+  smtpscope -r data.pcap --format zeek > smtp.log   Zeek's smtp.log (zeek-json: as JSON)
+  smtpscope -r 'relay-*.pcap' --failed --summary   several captures (a glob), failed sessions only
+  smtpscope -r data.pcap --from @example.com --rcpt bob@example.org   sessions by envelope
+  smtpscope -r data.pcap --client 192.0.2.0/24 --session 3,7   by client network, by number
   tcpdump -U -w - port 25 | smtpscope -r - read the capture from standard input
   smtpscope -r data.pcap --port 2526       port 2526 too, besides 25, 587, 2525, 465
   smtpscope -r data.pcap --any-port        also find SMTP on other ports by content
@@ -63,7 +69,8 @@ Options:
 
 // config is what the command line asked for.
 type config struct {
-	read        string
+	reads       []string // -r values, before glob expansion
+	inputs      []string // the captures to read
 	iface       string
 	listIfaces  bool
 	count       int
@@ -71,8 +78,11 @@ type config struct {
 	noPromisc   bool
 	snaplen     int
 	write       string
-	filter      string // with -i: a tcpdump filter expression from the arguments (libpcap build)
-	json        bool
+	bpf         string // with -i: a tcpdump filter expression from the arguments (libpcap build)
+	format      string // text, json, summary, zeek, zeek-json
+	html        string // --html FILE
+	quiet       bool
+	filter      report.Filter
 	ports       []uint16
 	anyPort     bool
 	showSecrets bool
@@ -99,15 +109,27 @@ func parseArgs(args []string, stderr io.Writer) (*config, int) {
 	var perConnMiB, totalMiB int
 	var gapTimeout, idleTimeout time.Duration
 	var maxConns int
-	fs.StringVarP(&c.read, "read", "r", "", "read packets from `FILE` (pcap, pcapng, gzip of either; - for stdin)")
+	fs.StringArrayVarP(&c.reads, "read", "r", nil, "read packets from `FILE` (pcap, pcapng, gzip of either; - for stdin); repeat it or give a glob to read several, in parallel")
 	fs.StringVarP(&c.iface, "interface", "i", "", "capture live on `IFACE` (\"any\" for all; Linux AF_PACKET, needs root or CAP_NET_RAW)")
 	fs.BoolVarP(&c.listIfaces, "list-interfaces", "D", false, "list the interfaces -i can capture on")
-	fs.IntVarP(&c.count, "count", "c", 0, "with -i: stop after `N` sessions have ended")
+	fs.IntVarP(&c.count, "count", "c", 0, "with -i: stop after `N` sessions have ended (that the filters select)")
 	fs.DurationVar(&c.duration, "duration", 0, "with -i: stop after this long")
 	fs.BoolVarP(&c.noPromisc, "no-promiscuous-mode", "p", false, "with -i: do not put the interface in promiscuous mode")
 	fs.IntVarP(&c.snaplen, "snapshot-length", "s", 262144, "with -i: keep at most `BYTES` of each packet")
 	fs.StringVarP(&c.write, "write", "w", "", "with -i: also save the captured packets to `FILE` (pcapng; pcap when it ends in .pcap)")
-	fs.BoolVar(&c.json, "json", false, "print one JSON object per session, one per line")
+	fs.StringVar(&c.format, "format", "", "output `FORMAT`: text (default), json, summary, zeek (Zeek's smtp.log) or zeek-json")
+	jsonFlag := fs.Bool("json", false, "print one JSON object per session, one per line (--format json)")
+	summaryFlag := fs.Bool("summary", false, "print one line per session and totals (--format summary)")
+	fs.StringVar(&c.html, "html", "", "write a self-contained HTML report with ladder diagrams to `FILE` (stdout then gets nothing unless a --format is given)")
+	var sessions, clients, servers []string
+	fs.StringSliceVar(&sessions, "session", nil, "only sessions number `N[,M...]`")
+	fs.StringSliceVar(&clients, "client", nil, "only sessions from client `ADDR` (an address, address:port or CIDR prefix; repeat for any of several)")
+	fs.StringSliceVar(&servers, "server", nil, "only sessions to server `ADDR` (an address, address:port or CIDR prefix)")
+	fs.StringSliceVar(&c.filter.From, "from", nil, "only sessions with a MAIL FROM matching `PATTERN` (alice@example.com, a domain: example.com or @example.com, a glob: '*@ex*', <> for the null sender)")
+	fs.StringSliceVar(&c.filter.Rcpt, "rcpt", nil, "only sessions with a RCPT TO matching `PATTERN` (as --from)")
+	fs.BoolVar(&c.filter.Failed, "failed", false, "only sessions with a failure: a 4xx or 5xx reply or an anomaly")
+	fs.StringSliceVar(&c.filter.AuthUser, "auth-user", nil, "only sessions whose AUTH user is `USER` (or matches a glob)")
+	fs.BoolVarP(&c.quiet, "quiet", "q", false, "no progress bar on stderr")
 	fs.StringSliceVar(&ports, "port", nil, "also treat TCP `PORT` as SMTP (repeat or comma-separate)")
 	fs.BoolVar(&c.anyPort, "any-port", false, "also find SMTP on any TCP port by its content (a 220 greeting, then HELO/EHLO)")
 	fs.BoolVar(&c.showSecrets, "show-secrets", false, "show AUTH passwords and tokens instead of masking them")
@@ -142,18 +164,33 @@ func parseArgs(args []string, stderr io.Writer) (*config, int) {
 		return &c, exitOK
 	}
 	if c.iface != "" && fs.NArg() > 0 {
-		c.filter = strings.Join(fs.Args(), " ")
+		c.bpf = strings.Join(fs.Args(), " ")
 	}
-	if (c.read == "") == (c.iface == "") || (fs.NArg() > 0 && c.iface == "") {
+	if (len(c.reads) == 0) == (c.iface == "") || (fs.NArg() > 0 && c.iface == "") {
 		switch {
 		case fs.NArg() > 0:
 			fmt.Fprintf(stderr, "smtpscope: unexpected argument %q\n\n", fs.Arg(0))
-		case c.read != "":
+		case len(c.reads) > 0:
 			fmt.Fprint(stderr, "smtpscope: give -r FILE or -i IFACE, not both\n\n")
 		default:
 			fmt.Fprint(stderr, "smtpscope: no capture to read: give -r FILE (or -i IFACE to capture live)\n\n")
 		}
 		fs.Usage()
+		return nil, exitBadInput
+	}
+	if len(c.reads) > 0 {
+		var err error
+		if c.inputs, err = expandInputs(c.reads); err != nil {
+			fmt.Fprintf(stderr, "smtpscope: %v\n", err)
+			return nil, exitBadInput
+		}
+	}
+	if msg := c.setFormat(*jsonFlag, *summaryFlag); msg != "" {
+		fmt.Fprintf(stderr, "smtpscope: %s\n", msg)
+		return nil, exitBadInput
+	}
+	if err := c.setFilter(sessions, clients, servers); err != nil {
+		fmt.Fprintf(stderr, "smtpscope: %v\n", err)
 		return nil, exitBadInput
 	}
 	c.ports = append(c.ports, pipeline.DefaultPorts...)
@@ -190,7 +227,70 @@ func parseArgs(args []string, stderr io.Writer) (*config, int) {
 		c.opts.Decoder.MaxData = dataShown
 	}
 	c.opts.Messages.Parse = true
+	if !c.filter.Empty() {
+		filter := c.filter
+		c.opts.Messages.Select = func(s *smtpdecode.Session, cs smtpdecode.ContentStart) bool {
+			return filter.MatchMessage(s, cs.Transaction)
+		}
+	}
 	return &c, exitOK
+}
+
+// setFormat settles the output format from --format, --json and --summary.
+func (c *config) setFormat(json, summary bool) string {
+	for _, f := range []struct {
+		set  bool
+		name string
+	}{{json, "json"}, {summary, "summary"}} {
+		if !f.set {
+			continue
+		}
+		if c.format != "" && c.format != f.name {
+			return fmt.Sprintf("--%s and --format %s: choose one", f.name, c.format)
+		}
+		c.format = f.name
+	}
+	switch c.format {
+	case "", "text", "json", "summary", "zeek", "zeek-json":
+	default:
+		return fmt.Sprintf("--format %q: want text, json, summary, zeek or zeek-json", c.format)
+	}
+	return ""
+}
+
+// setFilter reads the filter flags that need parsing.
+func (c *config) setFilter(sessions, clients, servers []string) error {
+	for _, v := range sessions {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("--session %q: not a session number", v)
+		}
+		c.filter.Sessions = append(c.filter.Sessions, n)
+	}
+	for _, f := range []struct {
+		flag string
+		in   []string
+		out  *[]report.AddrPattern
+	}{{"--client", clients, &c.filter.Clients}, {"--server", servers, &c.filter.Servers}} {
+		for _, v := range f.in {
+			p, err := report.ParseAddrPattern(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("%s: %v", f.flag, err)
+			}
+			*f.out = append(*f.out, p)
+		}
+	}
+	for _, f := range []struct {
+		flag string
+		v    []string
+	}{{"--from", c.filter.From}, {"--rcpt", c.filter.Rcpt}, {"--auth-user", c.filter.AuthUser}} {
+		for _, p := range f.v {
+			if err := report.ValidGlob(p); err != nil {
+				return fmt.Errorf("%s %v", f.flag, err)
+			}
+		}
+	}
+	return nil
 }
 
 // parsePort reads a --port value.
@@ -241,11 +341,6 @@ func useColor(when string, stdout io.Writer, getenv func(string) string) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// sessionWriter is what the output formats have in common.
-type sessionWriter interface {
-	Session(*smtpdecode.Session) error
-}
-
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "replay" {
 		return runReplay(ctx, args[1:], stdin, stdout, stderr)
@@ -280,37 +375,27 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if c.iface != "" {
 		return runLive(ctx, c, stdout, stderr)
 	}
-	var src *capture.Reader
-	var err error
-	if c.read == "-" {
-		src, err = capture.NewReader(stdin, "-")
-	} else {
-		src, err = capture.Open(c.read)
-	}
+	return runFiles(ctx, c, stdin, stdout, stderr)
+}
+
+// runFiles reads the captures and writes the reports.
+func runFiles(ctx context.Context, c *config, stdin io.Reader, stdout, stderr io.Writer) int {
+	ro := report.Options{ShowSecrets: c.showSecrets, Data: c.data, Color: useColor(c.color, stdout, os.Getenv)}
+	out, err := openOutputs(c, stdout, ro)
 	if err != nil {
 		fmt.Fprintf(stderr, "smtpscope: %v\n", err)
-		return exitBadInput
-	}
-	defer src.Close()
-
-	ro := report.Options{ShowSecrets: c.showSecrets, Data: c.data, Color: useColor(c.color, stdout, os.Getenv)}
-	// Sessions are written through one buffer, flushed whenever no other
-	// session is ready: a write per session costs more than its formatting.
-	bw := bufio.NewWriterSize(stdout, 64<<10)
-	var out sessionWriter
-	var text *report.Text
-	if c.json {
-		out = report.NewJSON(bw, ro)
-	} else {
-		text = report.NewText(bw, ro)
-		out = text
+		return exitFailure
 	}
 	mbox, ok := messageOutputs(c, stderr)
 	if !ok {
 		return exitFailure
 	}
+	var prog *progress
+	if total, ok := totalSize(c.inputs); ok && wantProgress(c.quiet, total, c.stdoutUsed(), stdout, stderr) {
+		prog = startProgress(stderr, total)
+	}
 	// Once output cannot be written (a closed pipe: smtpscope -r x | head),
-	// reading the rest of the capture is wasted: stop the pipeline.
+	// reading the rest of the captures is wasted: stop.
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	var werr error
@@ -320,62 +405,87 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			stop()
 		}
 	}
-	c.opts.OnIdle = func() {
+	// Sessions are written through one buffer, flushed whenever no other
+	// session is ready: a write per session costs more than its formatting.
+	idle := func() {
 		if werr == nil {
-			fail(bw.Flush())
+			fail(out.flush())
 		}
 	}
-	// Standard input may be a live tcpdump -U: each session as soon as it ends.
-	c.opts.Streaming = c.read == "-"
-	st, rerr := pipeline.Run(ctx, src, c.opts, func(s *smtpdecode.Session) {
+	parallel := inputsParallel(len(c.inputs))
+	if c.opts.Messages.Mbox != nil {
+		parallel = 1 // one mbox, appended in order
+	}
+	var total pipeline.Stats
+	var results []inputResult
+	readInputs(ctx, c.inputs, c.opts, parallel, prog, stdin, func(s *smtpdecode.Session) {
 		if werr == nil {
 			fail(out.Session(s))
 		}
+	}, idle, func(r inputResult) {
+		results = append(results, r)
+		total.Packets += r.st.Packets
+		total.Malformed += r.st.Malformed
+		total.Sessions += r.st.Sessions
+		total.Evicted += r.st.Evicted
+		total.Messages = errors.Join(total.Messages, r.st.Messages)
 	})
+	prog.finish()
+	stats := total.String()
+	if !c.filter.Empty() {
+		// "3 of 20 sessions shown, 497 packets read, ..."
+		n, rest, _ := strings.Cut(stats, ",")
+		stats = fmt.Sprintf("%d of %s shown,%s", out.shown, n, rest)
+	}
+	if len(c.inputs) > 1 {
+		stats = fmt.Sprintf("%s, in %d captures", stats, len(c.inputs))
+	}
+	if total.Sessions == 0 {
+		stats = fmt.Sprintf("no SMTP sessions in %s (%d packets read, %d skipped as malformed)", strings.Join(c.inputs, ", "), total.Packets, total.Malformed)
+	}
 	if werr == nil {
-		werr = bw.Flush()
+		werr = out.finish(stats)
 	}
 	if werr != nil {
 		fmt.Fprintf(stderr, "smtpscope: writing output: %v\n", werr)
 		return exitFailure
 	}
-	summary := st.String()
-	if st.Sessions == 0 {
-		summary = fmt.Sprintf("no SMTP sessions in %s (%d packets read, %d skipped as malformed)", c.read, st.Packets, st.Malformed)
+	if (c.format == "json" || c.format == "zeek" || c.format == "zeek-json" || !c.stdoutUsed()) && total.Sessions == 0 {
+		fmt.Fprintln(stderr, "smtpscope: "+stats)
 	}
-	if text != nil {
-		err := text.Line(summary)
-		if err == nil {
-			err = bw.Flush()
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "smtpscope: writing output: %v\n", err)
-			return exitFailure
-		}
-	} else if st.Sessions == 0 {
-		fmt.Fprintln(stderr, "smtpscope: "+summary)
+	if !c.stdoutUsed() {
+		fmt.Fprintf(stderr, "smtpscope: wrote %s (%d sessions)\n", c.html, out.shown)
 	}
-	if st.Evicted > 0 {
-		fmt.Fprintf(stderr, "smtpscope: %d connections were flushed while still open: more than %d were open at once (--max-connections)\n", st.Evicted, c.opts.Reassembly.MaxConnections)
+	if total.Evicted > 0 {
+		fmt.Fprintf(stderr, "smtpscope: %d connections were flushed while still open: more than %d were open at once (--max-connections)\n", total.Evicted, c.opts.Reassembly.MaxConnections)
 	}
 	// Messages that could not be written out are reported, but the
-	// capture's own fault (or an interrupt) decides the exit status first.
-	merr := st.Messages
+	// captures' own faults (or an interrupt) decide the exit status first.
+	merr := total.Messages
 	if mbox != nil {
 		merr = errors.Join(merr, mbox.Close())
 	}
 	if merr != nil {
 		fmt.Fprintf(stderr, "smtpscope: %v\n", merr)
 	}
-	switch {
-	case rerr == nil && merr != nil:
-		return exitFailure
-	case rerr == nil:
-		return exitOK
-	case errors.Is(rerr, context.Canceled):
-		fmt.Fprintln(stderr, "smtpscope: interrupted")
-		return exitInterrupted
+	code := exitOK
+	if merr != nil {
+		code = exitFailure
 	}
-	fmt.Fprintf(stderr, "smtpscope: %v\n", rerr)
-	return exitBadInput
+	for _, r := range results {
+		switch {
+		case r.err == nil:
+		case errors.Is(r.err, context.Canceled):
+			if code != exitInterrupted {
+				fmt.Fprintln(stderr, "smtpscope: interrupted")
+			}
+			code = exitInterrupted
+		default:
+			fmt.Fprintf(stderr, "smtpscope: %v\n", r.err)
+			if code != exitInterrupted {
+				code = exitBadInput
+			}
+		}
+	}
+	return code
 }

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+// progressMin is the input size from which a progress bar is worth showing.
+const progressMin = 8 << 20
+
+// progress shows on stderr how far the reading of the captures has come: bytes read of the
+// total, packets, sessions, MB/s and the time left. The counters are updated by the readers;
+// the bar is drawn by a goroutine of its own a few times a second. A nil *progress does nothing.
+type progress struct {
+	read, packets, sessions atomic.Int64
+	bar                     *progressbar.ProgressBar
+	stop, done              chan struct{}
+}
+
+// wantProgress decides whether to show progress: on a terminal stderr, for input large enough,
+// unless quiet, and not when the report itself goes to the same terminal (the bar would be
+// drawn over it).
+func wantProgress(quiet bool, total int64, stdoutUsed bool, stdout, stderr io.Writer) bool {
+	if quiet || total < progressMin {
+		return false
+	}
+	if !isTerminal(stderr) {
+		return false
+	}
+	return !stdoutUsed || !isTerminal(stdout)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// startProgress starts drawing a bar for total bytes on w.
+func startProgress(w io.Writer, total int64) *progress {
+	p := &progress{stop: make(chan struct{}), done: make(chan struct{})}
+	p.bar = progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowTotalBytes(true),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionSetWidth(24),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionSetRenderBlankState(true),
+		progressbar.OptionShowDescriptionAtLineEnd(),
+		progressbar.OptionSetDescription(""),
+	)
+	go p.run()
+	return p
+}
+
+func (p *progress) run() {
+	defer close(p.done)
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+			_ = p.bar.Set64(p.read.Load())
+			p.bar.Describe(fmt.Sprintf("%d packets, %d sessions", p.packets.Load(), p.sessions.Load()))
+		}
+	}
+}
+
+// finish removes the bar.
+func (p *progress) finish() {
+	if p == nil {
+		return
+	}
+	close(p.stop)
+	<-p.done
+	_ = p.bar.Clear()
+}
+
+// reader counts what is read from r as read bytes.
+func (p *progress) reader(r io.Reader) io.Reader {
+	if p == nil {
+		return r
+	}
+	return &readCounter{r: r, n: &p.read}
+}
+
+type readCounter struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c *readCounter) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n.Add(int64(n))
+	return n, err
+}
