@@ -56,6 +56,13 @@ func openOutputs(c *config, stdout io.Writer, ro report.Options) (*outputs, erro
 		}
 	}
 	if c.html != "" {
+		if hi, err := os.Stat(c.html); err == nil {
+			for _, in := range c.inputs {
+				if ii, err := os.Stat(in); err == nil && os.SameFile(hi, ii) {
+					return nil, fmt.Errorf("--html %s is also a capture to read", report.Printable(c.html))
+				}
+			}
+		}
 		// A report of mail is private, like the capture it comes from.
 		f, err := os.OpenFile(c.html, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 		if err != nil {

@@ -348,3 +348,18 @@ func TestScriptInSubject(t *testing.T) {
 		t.Errorf("zeek-json subject %v (%v): %s", rec["subject"], err, zeek)
 	}
 }
+
+// TestHTMLNotOverInput: --html naming a capture being read is refused, and the capture is kept.
+func TestHTMLNotOverInput(t *testing.T) {
+	orig, err := os.ReadFile(input("auth-plain"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := writeTemp(t, "v.pcap", orig)
+	if _, stderr, code := runCLI(t, nil, "-r", path, "--html", path); code != exitFailure || !strings.Contains(stderr, "also a capture") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	if got, _ := os.ReadFile(path); len(got) != len(orig) {
+		t.Errorf("the capture is now %d bytes, was %d", len(got), len(orig))
+	}
+}
