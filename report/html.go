@@ -310,7 +310,7 @@ func htmlSummarize(s *smtpdecode.Session) htmlSummary {
 			m.mailFrom, m.hasMailFrom = tx.MailFrom, true
 		}
 		m.senders++
-		if pm := parsedMessage(tx.Message); pm != nil && !m.hasSubject {
+		if pm := parsedMessage(tx.Message); pm != nil && pm.Header.Subject != "" && !m.hasSubject {
 			m.subject, m.hasSubject = pm.Header.Subject, true
 		}
 	}
