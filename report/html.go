@@ -267,56 +267,15 @@ func (h *HTML) removeTemp() {
 
 // htmlSummary is what the table row and the overview take from a session.
 type htmlSummary struct {
-	failed                    bool
-	anomalies                 int
-	accepted, rejected, other int // transactions
-	rcptOK, rcptRefused       int
-	size                      int64
-	mailFrom                  string
-	senders                   int // transactions with a MAIL FROM
-	subject                   string
-	authFailed                bool
-	status, statusClass       string
-	greetName                 string
-	anomalyIDs                string
-	hasSubject, hasMailFrom   bool
+	sessionFacts
+	status, statusClass string
+	greetName           string
+	anomalyIDs          string
 }
 
 // htmlSummarize sums up a session.
 func htmlSummarize(s *smtpdecode.Session) htmlSummary {
-	var m htmlSummary
-	m.anomalies = anomalyCount(s)
-	m.failed = Failed(s)
-	for i := range s.Transactions {
-		tx := &s.Transactions[i]
-		switch tx.Outcome {
-		case smtpdecode.OutcomeAccepted:
-			m.accepted++
-		case smtpdecode.OutcomeRejected:
-			m.rejected++
-		default:
-			m.other++
-		}
-		for _, r := range tx.Rcpts {
-			switch {
-			case r.Code >= 200 && r.Code < 300:
-				m.rcptOK++
-			case r.Code >= 400:
-				m.rcptRefused++
-			}
-		}
-		m.size += tx.MessageBytes
-		if !m.hasMailFrom {
-			m.mailFrom, m.hasMailFrom = tx.MailFrom, true
-		}
-		m.senders++
-		if pm := parsedMessage(tx.Message); pm != nil && pm.Header.Subject != "" && !m.hasSubject {
-			m.subject, m.hasSubject = pm.Header.Subject, true
-		}
-	}
-	if a := s.Auth; a != nil {
-		m.authFailed = !a.Cancelled && !a.Success && a.Code != 0
-	}
+	m := htmlSummary{sessionFacts: factsOf(s)}
 	switch {
 	case m.rejected > 0:
 		m.status, m.statusClass = "rejected", "bad"
@@ -328,7 +287,7 @@ func htmlSummarize(s *smtpdecode.Session) htmlSummary {
 		m.status, m.statusClass = "encrypted", "tls"
 	case s.Greeting != nil && s.Greeting.Code >= 400:
 		m.status, m.statusClass = "refused", "bad"
-	case m.other > 0:
+	case len(s.Transactions) > 0:
 		m.status, m.statusClass = "unfinished", "muted"
 	default:
 		m.status, m.statusClass = "no mail", "muted"
@@ -354,7 +313,7 @@ func (h *HTML) account(s *smtpdecode.Session, m *htmlSummary) {
 	}
 	st.accepted += int64(m.accepted)
 	st.rejected += int64(m.rejected)
-	st.other += int64(m.other)
+	st.other += int64(len(s.Transactions) - m.accepted - m.rejected)
 	st.rcptOK += int64(m.rcptOK)
 	st.rcptRefused += int64(m.rcptRefused)
 	if s.Auth != nil {
@@ -852,7 +811,7 @@ func (h *HTML) row(b []byte, s *smtpdecode.Session, m *htmlSummary, linked bool)
 	}
 	// MAIL FROM
 	switch {
-	case !m.hasMailFrom:
+	case len(s.Transactions) == 0:
 		b = append(b, `<td class="muted">—</td>`...)
 	default:
 		from := m.mailFrom
@@ -865,9 +824,9 @@ func (h *HTML) row(b []byte, s *smtpdecode.Session, m *htmlSummary, linked bool)
 		b = appendHTML(b, from)
 		b = append(b, `">`...)
 		b = appendHTMLEscaped(b, htmlCut(Printable(from), 24))
-		if m.senders > 1 {
+		if len(s.Transactions) > 1 {
 			b = append(b, ` <span class="more">+`...)
-			b = strconv.AppendInt(b, int64(m.senders-1), 10)
+			b = strconv.AppendInt(b, int64(len(s.Transactions)-1), 10)
 			b = append(b, ` more</span>`...)
 		}
 		b = append(b, `</td>`...)
@@ -898,7 +857,7 @@ func (h *HTML) row(b []byte, s *smtpdecode.Session, m *htmlSummary, linked bool)
 	}
 	b = append(b, `</td>`...)
 	// Subject
-	if m.hasSubject {
+	if m.subjects > 0 {
 		b = htmlCutCell(b, "subject", m.subject, 48)
 	} else {
 		b = append(b, `<td></td>`...)

@@ -293,7 +293,8 @@ func (s *Summary) row(sess *smtpdecode.Session) summaryRow {
 	if sess.End.After(t.end) {
 		t.end = sess.End
 	}
-	r.failed = Failed(sess)
+	f := factsOf(sess)
+	r.failed = f.failed
 	if r.failed {
 		t.failed++
 	}
@@ -324,93 +325,46 @@ func (s *Summary) row(sess *smtpdecode.Session) summaryRow {
 			t.authFailed++
 		}
 	}
+	t.rcptOK += f.rcptOK
+	t.rcptNo += f.rcptRefused
+	t.bytes += f.size
+	t.messages += f.messages
+	t.accepted += f.accepted
+	t.rejected += f.rejected
+	t.aborted += f.aborted
 	r.cells[colFrom] = "-"
-	var ok, no int
-	var size int64
-	subject, subjects := "", 0
-	for i := range sess.Transactions {
-		tx := &sess.Transactions[i]
-		if i == 0 {
-			r.cells[colFrom] = "<" + Printable(tx.MailFrom) + ">"
-		}
-		a := tx.Accepted()
-		ok += a
-		for _, rc := range tx.Rcpts {
-			if rc.Code >= 400 {
-				no++
-			}
-		}
-		size += tx.MessageBytes
-		if tx.MessageBytes > 0 || tx.Message != nil {
-			t.messages++
-		}
-		switch tx.Outcome {
-		case smtpdecode.OutcomeAccepted:
-			t.accepted++
-		case smtpdecode.OutcomeRejected:
-			t.rejected++
-		case smtpdecode.OutcomeAborted:
-			t.aborted++
-		}
-		if pm := parsedMessage(tx.Message); pm != nil && pm.Header.Subject != "" {
-			if subjects == 0 {
-				subject = pm.Header.Subject
-			}
-			subjects++
-		}
-	}
-	if len(sess.Transactions) > 1 && r.cells[colFrom] != "-" {
-		r.cells[colFrom] += " (+" + strconv.Itoa(len(sess.Transactions)-1) + ")"
-	}
-	t.rcptOK += ok
-	t.rcptNo += no
-	t.bytes += size
 	r.cells[colRcpt] = "-"
-	if len(sess.Transactions) > 0 {
-		r.cells[colRcpt] = strconv.Itoa(ok) + "/" + strconv.Itoa(no)
+	if n := len(sess.Transactions); n > 0 {
+		r.cells[colFrom] = "<" + Printable(f.mailFrom) + ">"
+		if n > 1 {
+			r.cells[colFrom] += " (+" + strconv.Itoa(n-1) + ")"
+		}
+		r.cells[colRcpt] = strconv.Itoa(f.rcptOK) + "/" + strconv.Itoa(f.rcptRefused)
 	}
 	r.cells[colSize] = "-"
-	if size > 0 {
-		r.cells[colSize] = humanBytes(size)
+	if f.size > 0 {
+		r.cells[colSize] = humanBytes(f.size)
 	}
 	r.cells[colSubject] = "-"
-	if subjects > 0 {
-		r.cells[colSubject] = Printable(subject)
-		if subjects > 1 {
-			r.cells[colSubject] = "(+" + strconv.Itoa(subjects-1) + ") " + r.cells[colSubject]
+	if f.subjects > 0 {
+		r.cells[colSubject] = Printable(f.subject)
+		if f.subjects > 1 {
+			r.cells[colSubject] = "(+" + strconv.Itoa(f.subjects-1) + ") " + r.cells[colSubject]
 		}
 	}
-	r.cells[colOutcome] = shortOutcome(sess)
+	r.cells[colOutcome] = shortOutcome(sess, &f)
 	r.cells[colDuration] = shortDuration(sess.End.Sub(sess.Start))
-	n := anomalyCount(sess)
-	r.cells[colAnomalies] = strconv.Itoa(n)
-	if n > 0 {
+	r.cells[colAnomalies] = strconv.Itoa(f.anomalies)
+	if f.anomalies > 0 {
 		t.anomalous++
-		t.anomalies += n
+		t.anomalies += f.anomalies
 	}
 	return r
 }
 
 // shortOutcome is a few words on how a session went: what became of its mail, else of its
 // AUTH, else that it sent none.
-func shortOutcome(s *smtpdecode.Session) string {
-	var accepted, rejected, aborted, unfinished, code int
-	for i := range s.Transactions {
-		tx := &s.Transactions[i]
-		switch tx.Outcome {
-		case smtpdecode.OutcomeAccepted:
-			accepted++
-		case smtpdecode.OutcomeRejected:
-			rejected++
-			if code == 0 {
-				code = rejectCode(tx)
-			}
-		case smtpdecode.OutcomeAborted:
-			aborted++
-		case smtpdecode.OutcomeUnfinished:
-			unfinished++
-		}
-	}
+func shortOutcome(s *smtpdecode.Session, f *sessionFacts) string {
 	count := func(n int, what string) string {
 		if n == 1 {
 			return what
@@ -418,28 +372,28 @@ func shortOutcome(s *smtpdecode.Session) string {
 		return strconv.Itoa(n) + " " + what
 	}
 	var parts []string
-	if accepted > 0 {
-		parts = append(parts, count(accepted, "sent"))
+	if f.accepted > 0 {
+		parts = append(parts, count(f.accepted, "sent"))
 	}
-	if rejected > 0 {
-		w := count(rejected, "rejected")
-		if code != 0 {
-			w += " " + strconv.Itoa(code)
+	if f.rejected > 0 {
+		w := count(f.rejected, "rejected")
+		if f.rejectCode != 0 {
+			w += " " + strconv.Itoa(f.rejectCode)
 		}
 		parts = append(parts, w)
 	}
-	if aborted > 0 {
-		parts = append(parts, count(aborted, "aborted"))
+	if f.aborted > 0 {
+		parts = append(parts, count(f.aborted, "aborted"))
 	}
-	if unfinished > 0 {
-		parts = append(parts, count(unfinished, "unfinished"))
+	if f.unfinished > 0 {
+		parts = append(parts, count(f.unfinished, "unfinished"))
 	}
 	if len(parts) > 0 {
 		return strings.Join(parts, ", ")
 	}
-	switch a := s.Auth; {
-	case a != nil && !a.Success && !a.Cancelled && a.Code != 0:
-		return "auth failed " + strconv.Itoa(a.Code)
+	switch {
+	case f.authFailed:
+		return "auth failed " + strconv.Itoa(s.Auth.Code)
 	case s.TLS:
 		return "encrypted"
 	case s.Greeting != nil && s.Greeting.Code >= 400:
