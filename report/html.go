@@ -18,7 +18,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"golang.org/x/text/width"
 
 	"github.com/smtpscope/smtpscope/message"
 	"github.com/smtpscope/smtpscope/smtpdecode"
@@ -416,56 +415,6 @@ func appendHTMLEscaped(b []byte, s string) []byte {
 	return append(b, s[start:]...)
 }
 
-// htmlCut shortens printable text to n columns (a wide character takes
-// two) with an ellipsis.
-func htmlCut(s string, n int) string {
-	if htmlColumns(s) <= n {
-		return s
-	}
-	cols := 0
-	for i, r := range s {
-		cols += htmlRuneColumns(r)
-		if cols > n-1 {
-			return s[:i] + "…"
-		}
-	}
-	return s
-}
-
-// htmlCutLeft is htmlCut keeping the end of s.
-func htmlCutLeft(s string, n int) string {
-	if htmlColumns(s) <= n {
-		return s
-	}
-	cols := 0
-	for i := len(s); i > 0; {
-		r, size := utf8.DecodeLastRuneInString(s[:i])
-		cols += htmlRuneColumns(r)
-		if cols > n-1 {
-			return "…" + s[i:]
-		}
-		i -= size
-	}
-	return s
-}
-
-// htmlRuneColumns is how many columns r takes in a monospace font.
-func htmlRuneColumns(r rune) int {
-	if k := width.LookupRune(r).Kind(); k == width.EastAsianWide || k == width.EastAsianFullwidth {
-		return 2
-	}
-	return 1
-}
-
-// htmlColumns is how many columns printable text takes.
-func htmlColumns(s string) int {
-	cols := 0
-	for _, r := range s {
-		cols += htmlRuneColumns(r)
-	}
-	return cols
-}
-
 // htmlCount is n with thousands separated: 12,345.
 func htmlCount(n int64) string { return string(appendCount(nil, n)) }
 
@@ -781,7 +730,7 @@ func (h *HTML) row(b []byte, s *smtpdecode.Session, m *htmlSummary, linked bool)
 	if a := s.Auth; a != nil {
 		b = append(b, `<td>`...)
 		if a.Username != "" {
-			b = appendHTMLEscaped(b, htmlCut(Printable(a.Username), 24))
+			b = appendHTMLEscaped(b, fitWidth(Printable(a.Username), 24))
 			b = append(b, ' ')
 		}
 		var word, class string
@@ -823,7 +772,7 @@ func (h *HTML) row(b []byte, s *smtpdecode.Session, m *htmlSummary, linked bool)
 		b = append(b, `" title="`...)
 		b = appendHTML(b, from)
 		b = append(b, `">`...)
-		b = appendHTMLEscaped(b, htmlCut(Printable(from), 24))
+		b = appendHTMLEscaped(b, fitWidth(Printable(from), 24))
 		if len(s.Transactions) > 1 {
 			b = append(b, ` <span class="more">+`...)
 			b = strconv.AppendInt(b, int64(len(s.Transactions)-1), 10)
@@ -938,7 +887,7 @@ func htmlFileCell(b []byte, file string, trim [2]int) []byte {
 	if trim[0]+trim[1] < len(file) {
 		short = file[trim[0] : len(file)-trim[1]]
 	}
-	p, ps := Printable(file), htmlCutLeft(Printable(short), 24)
+	p, ps := Printable(file), fitWidthLeft(Printable(short), 24)
 	b = append(b, `<td class="file" data-v="`...)
 	b = appendHTMLEscaped(b, p)
 	b = append(b, '"')
@@ -961,7 +910,7 @@ func htmlCutCell(b []byte, class, s string, n int) []byte {
 	b = append(b, `" data-v="`...)
 	b = appendHTMLEscaped(b, p)
 	b = append(b, '"')
-	short := htmlCut(p, n)
+	short := fitWidth(p, n)
 	if short != p {
 		b = append(b, ` title="`...)
 		b = appendHTMLEscaped(b, p)
@@ -1484,11 +1433,11 @@ func (t *htmlTop) appendList(b []byte, heading, what string) []byte {
 		b = append(b, "<tr><td class=\"k\"><span class=\"mono\" title=\""...)
 		b = appendHTML(b, e.key)
 		b = append(b, "\">"...)
-		b = appendHTMLEscaped(b, htmlCut(Printable(e.key), 40))
+		b = appendHTMLEscaped(b, fitWidth(Printable(e.key), 40))
 		b = append(b, "</span>"...)
 		if e.label != "" {
 			b = append(b, ` <span class="muted">`...)
-			b = appendHTMLEscaped(b, htmlCut(Printable(e.label), 30))
+			b = appendHTMLEscaped(b, fitWidth(Printable(e.label), 30))
 			b = append(b, `</span>`...)
 		}
 		b = append(b, "</td><td class=\"num\">"...)
@@ -1917,7 +1866,7 @@ func ldHead(b []byte, x int, role, addr, name string) []byte {
 	b = append(b, `</text>`...)
 	if name != "" {
 		b = fmt.Appendf(b, `<text class="name" x="%d" y="54" text-anchor="middle">`, x)
-		b = appendHTMLEscaped(b, htmlCut(Printable(name), 32))
+		b = appendHTMLEscaped(b, fitWidth(Printable(name), 32))
 		b = append(b, `</text>`...)
 	}
 	return append(b, "</g>\n"...)
@@ -1975,7 +1924,7 @@ func (h *HTML) ldRow(b []byte, s *smtpdecode.Session, e *htmlEvent) []byte {
 		x, anchor, dx := ldSide(a.Dir)
 		b = fmt.Appendf(b, `<path class="mark" d="M%d %d l5 5 l-5 5 l-5 -5 z"/>`, x, y-9)
 		b = fmt.Appendf(b, `<text x="%d" y="%d" text-anchor="%s">`, x+dx, y, anchor)
-		b = appendHTMLEscaped(b, htmlCut(string(text), ldLabelCols-2))
+		b = appendHTMLEscaped(b, fitWidth(string(text), ldLabelCols-2))
 		return append(b, "</text></g>\n"...)
 	case evTLS:
 		var text []byte
@@ -2003,7 +1952,7 @@ func (h *HTML) ldRow(b []byte, s *smtpdecode.Session, e *htmlEvent) []byte {
 		}
 		b = fmt.Appendf(b, `</title><rect x="%d" y="%d" width="%d" height="20" rx="10"/>`, ldClient, y-15, ldServer-ldClient)
 		b = fmt.Appendf(b, `<text x="%d" y="%d" text-anchor="middle">`, (ldClient+ldServer)/2, y-1)
-		b = appendHTMLEscaped(b, htmlCut(string(text), ldLabelCols))
+		b = appendHTMLEscaped(b, fitWidth(string(text), ldLabelCols))
 		return append(b, "</text></g>\n"...)
 	case evMore:
 		b = fmt.Appendf(b, `<g class="row note"><text x="%d" y="%d" text-anchor="middle">… %s more rows not drawn: the transcript has them</text></g>`+"\n",
@@ -2171,7 +2120,7 @@ func (h *HTML) ldArrow(b []byte, s *smtpdecode.Session, e *htmlEvent) []byte {
 	b = fmt.Appendf(b, `<line x1="%d" y1="%d" x2="%d" y2="%d"/>`, from, y, to-dir*9, y)
 	b = fmt.Appendf(b, `<path class="head" d="M%d %d l%d -4.5 v9 z"/>`, to, y, -dir*10)
 	b = fmt.Appendf(b, `<text x="%d" y="%d" text-anchor="middle">`, (ldClient+ldServer)/2, y-6)
-	b = appendHTMLEscaped(b, htmlCut(string(label), ldLabelCols))
+	b = appendHTMLEscaped(b, fitWidth(string(label), ldLabelCols))
 	b = append(b, `</text>`...)
 	if e.kind == evReply && c != nil && c.Kind != smtpdecode.KindUnmatched {
 		b = fmt.Appendf(b, `<text class="lat" x="%d" y="%d">`, ldServer+14, y+4)

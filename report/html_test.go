@@ -677,8 +677,8 @@ func TestHTMLCut(t *testing.T) {
 		{"你好世界!", 8, "你好世…"},
 		{"", 3, ""},
 	} {
-		if got := htmlCut(c.in, c.n); got != c.want {
-			t.Errorf("htmlCut(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
+		if got := fitWidth(c.in, c.n); got != c.want {
+			t.Errorf("fitWidth(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
 		}
 	}
 }

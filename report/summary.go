@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rivo/uniseg"
-
 	"github.com/smtpscope/smtpscope/smtpdecode"
 )
 
@@ -151,9 +149,9 @@ func (s *Summary) Line(text string) error {
 func (s *Summary) size() {
 	s.cols = make([]int, numCols)
 	for c := range numCols {
-		w := max(summaryColumns[c].min, uniseg.StringWidth(summaryColumns[c].title))
+		w := max(summaryColumns[c].min, displayWidth(summaryColumns[c].title))
 		for i := range s.held {
-			w = max(w, uniseg.StringWidth(s.held[i].cells[c]))
+			w = max(w, displayWidth(s.held[i].cells[c]))
 		}
 		s.cols[c] = min(w, max(summaryColumns[c].max, summaryColumns[c].min))
 	}
@@ -191,7 +189,7 @@ func (s *Summary) fit() {
 	}
 	for _, c := range []int{colSubject, colFrom, colHelo, colAuth, colOutcome} {
 		if o := over(); o > 0 {
-			floor := max(summaryColumns[c].min, uniseg.StringWidth(summaryColumns[c].title))
+			floor := max(summaryColumns[c].min, displayWidth(summaryColumns[c].title))
 			s.cols[c] = max(floor, s.cols[c]-o)
 		}
 	}
@@ -232,7 +230,7 @@ func (s *Summary) line(r *summaryRow) {
 		first = false
 		v := r.cells[c]
 		w := s.cols[c]
-		n := uniseg.StringWidth(v)
+		n := displayWidth(v)
 		if n > w && summaryColumns[c].cut {
 			v, n = cutWidth(v, w)
 		}
@@ -261,25 +259,6 @@ func appendSpaces(b []byte, n int) []byte {
 		b = append(b, ' ')
 	}
 	return b
-}
-
-// cutWidth cuts s to at most w terminal columns, the last one "…", between grapheme clusters
-// (a CJK character takes two columns, an accent none); it returns the cut string and its width.
-func cutWidth(s string, w int) (string, int) {
-	if w <= 0 {
-		return "", 0
-	}
-	i, n := 0, 0
-	g := uniseg.NewGraphemes(s)
-	for g.Next() {
-		cw := g.Width()
-		if n+cw > w-1 {
-			break
-		}
-		_, i = g.Positions()
-		n += cw
-	}
-	return s[:i] + "…", n + 1
 }
 
 // row makes the cells of a session's line and counts it in the totals.

@@ -133,6 +133,23 @@ func TestCutWidth(t *testing.T) {
 	}
 }
 
+// TestFitWidthLeft: the end of the text is kept, within the columns.
+func TestFitWidthLeft(t *testing.T) {
+	for _, c := range []struct {
+		s    string
+		w    int
+		want string
+	}{
+		{"relay-2026-11-22.pcap", 30, "relay-2026-11-22.pcap"},
+		{"relay-2026-11-22.pcap", 10, "…1-22.pcap"},
+		{"件名件名.pcap", 8, "…名.pcap"},
+	} {
+		if got := fitWidthLeft(c.s, c.w); got != c.want || uniseg.StringWidth(got) > c.w {
+			t.Errorf("fitWidthLeft(%q, %d) = %q, want %q", c.s, c.w, got, c.want)
+		}
+	}
+}
+
 func TestShortDuration(t *testing.T) {
 	for d, want := range map[time.Duration]string{
 		43 * time.Millisecond:       "0.043s",
