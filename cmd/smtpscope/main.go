@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
-	"golang.org/x/term"
 
 	"github.com/smtpscope/smtpscope/capture"
 	"github.com/smtpscope/smtpscope/extract"
@@ -337,8 +336,7 @@ func useColor(when string, stdout io.Writer, getenv func(string) string) bool {
 	if getenv("NO_COLOR") != "" || getenv("TERM") == "dumb" {
 		return false
 	}
-	f, ok := stdout.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
+	return isTerminal(stdout)
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -450,7 +448,7 @@ func runFiles(ctx context.Context, c *config, stdin io.Reader, stdout, stderr io
 		fmt.Fprintf(stderr, "smtpscope: writing output: %v\n", werr)
 		return exitFailure
 	}
-	if (c.format == "json" || c.format == "zeek" || c.format == "zeek-json" || !c.stdoutUsed()) && total.Sessions == 0 {
+	if out.text == nil && out.sum == nil && total.Sessions == 0 { // said on stderr when stdout has no room for it
 		fmt.Fprintln(stderr, "smtpscope: "+stats)
 	}
 	if !c.stdoutUsed() {

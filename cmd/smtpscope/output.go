@@ -91,11 +91,10 @@ func htmlTitle(inputs []string) string {
 
 // terminalWidth is the width of the terminal w is, or 0.
 func terminalWidth(w io.Writer) int {
-	f, ok := w.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
+	if !isTerminal(w) {
 		return 0
 	}
-	width, _, err := term.GetSize(int(f.Fd()))
+	width, _, err := term.GetSize(int(w.(*os.File).Fd()))
 	if err != nil {
 		return 0
 	}
