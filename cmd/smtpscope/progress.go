@@ -26,14 +26,8 @@ type progress struct {
 // wantProgress decides whether to show progress: on a terminal stderr, for input large enough,
 // unless quiet, and not when the report itself goes to the same terminal (the bar would be
 // drawn over it).
-func wantProgress(quiet bool, total int64, stdoutUsed bool, stdout, stderr io.Writer) bool {
-	if quiet || total < progressMin {
-		return false
-	}
-	if !isTerminal(stderr) {
-		return false
-	}
-	return !stdoutUsed || !isTerminal(stdout)
+func wantProgress(quiet bool, total int64, stdoutUsed, stdoutTerminal, stderrTerminal bool) bool {
+	return !quiet && total >= progressMin && stderrTerminal && !(stdoutUsed && stdoutTerminal)
 }
 
 func isTerminal(w io.Writer) bool {

@@ -2,29 +2,59 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/smtpscope/smtpscope/pipeline"
+	"github.com/smtpscope/smtpscope/smtpdecode"
 )
 
-// TestWantProgress: a bar only for big input, on a terminal, without -q, and not drawn over a
-// report on the same terminal. Test writers are not terminals.
+// TestWantProgress: a bar only for big input, on a terminal stderr, without -q, and not drawn
+// over a report on the same terminal.
 func TestWantProgress(t *testing.T) {
-	var out, errw bytes.Buffer
 	for _, c := range []struct {
-		quiet      bool
-		total      int64
-		stdoutUsed bool
+		quiet                        bool
+		total                        int64
+		stdoutUsed, stdoutTerm, errT bool
+		want                         bool
 	}{
-		{false, 1 << 30, true},
-		{false, 1 << 30, false},
-		{true, 1 << 30, false},
-		{false, 1 << 10, false},
+		{false, 1 << 30, true, false, true, true},   // report to a file, bar on the terminal
+		{false, 1 << 30, false, true, true, true},   // only --html: stdout unused
+		{false, 1 << 30, true, true, true, false},   // the report goes to the terminal
+		{true, 1 << 30, true, false, true, false},   // -q
+		{false, 1 << 10, true, false, true, false},  // small input
+		{false, 1 << 30, true, false, false, false}, // stderr not a terminal
 	} {
-		if wantProgress(c.quiet, c.total, c.stdoutUsed, &out, &errw) {
-			t.Errorf("%+v: a bar on a writer that is not a terminal", c)
+		if got := wantProgress(c.quiet, c.total, c.stdoutUsed, c.stdoutTerm, c.errT); got != c.want {
+			t.Errorf("%+v: %v", c, got)
 		}
+	}
+	var b bytes.Buffer
+	if isTerminal(&b) {
+		t.Error("a buffer is a terminal")
+	}
+}
+
+// TestProgressCounts: reading a capture counts its bytes, packets and sessions for the bar.
+func TestProgressCounts(t *testing.T) {
+	in := input("multi-rcpt")
+	fi, err := os.Stat(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &progress{}
+	var sessions int
+	r := readInput(context.Background(), in, pipeline.Options{}, p, nil, "", func(*smtpdecode.Session) { sessions++ })
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if p.read.Load() != fi.Size() || p.packets.Load() != r.st.Packets || p.sessions.Load() != int64(sessions) || sessions == 0 {
+		t.Errorf("counted %d bytes, %d packets, %d sessions; want %d, %d, %d",
+			p.read.Load(), p.packets.Load(), p.sessions.Load(), fi.Size(), r.st.Packets, sessions)
 	}
 }
 
