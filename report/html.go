@@ -132,6 +132,11 @@ func NewHTML(w io.Writer, o Options, info HTMLInfo) (*HTML, error) {
 		h.removeTemp()
 		return nil, fmt.Errorf("report: html: %w", err)
 	}
+	// Unlinked at once where the system allows it (they hold mail): nothing is left behind
+	// however the program ends. Elsewhere Close removes them.
+	for _, f := range []*os.File{h.rows, h.details} {
+		os.Remove(f.Name())
+	}
 	h.rw = bufio.NewWriterSize(h.rows, 64<<10)
 	h.dw = bufio.NewWriterSize(h.details, 64<<10)
 	h.text = NewText(&h.tbuf, Options{ShowSecrets: o.ShowSecrets, Data: o.Data})

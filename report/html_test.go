@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -573,8 +574,8 @@ func TestHTMLCaps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if files, _ := os.ReadDir(tmp); len(files) != 2 {
-		t.Errorf("%d temporary files, want 2", len(files))
+	if files, _ := os.ReadDir(tmp); runtime.GOOS != "windows" && len(files) != 0 {
+		t.Errorf("%d temporary files visible, want none (unlinked once made)", len(files))
 	}
 	for i := range n {
 		s := *base
@@ -840,5 +841,30 @@ func TestHTMLWriteError(t *testing.T) {
 	}
 	if files, _ := os.ReadDir(tmp); len(files) != 0 {
 		t.Errorf("temporary files left: %v", files)
+	}
+}
+
+// TestHTMLNoTempLeftBehind: the temporary files hold mail, so they are unlinked as soon as they
+// are made: a run that never reaches Close (killed, or a write error upstream) leaves nothing.
+func TestHTMLNoTempLeftBehind(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("open files cannot be removed on Windows: Close removes them there")
+	}
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	h, err := NewHTML(io.Discard, Options{}, HTMLInfo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Session(hostileSession("x")); err != nil {
+		t.Fatal(err)
+	}
+	if files, _ := os.ReadDir(tmp); len(files) != 0 {
+		t.Errorf("temporary files visible before Close: %v", files)
+	}
+	var page bytes.Buffer
+	h.w = &page
+	if err := h.Close(); err != nil || !strings.Contains(page.String(), "</html>") {
+		t.Errorf("Close = %v; the page still comes out of the unlinked files: %d bytes", err, page.Len())
 	}
 }

@@ -86,6 +86,7 @@ func runLive(ctx context.Context, c *config, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "smtpscope: %v\n", err)
 			return exitFailure
 		}
+		defer out.abort()
 		emit = func(s *smtpdecode.Session) { check(out.Session(s)); check(out.flush()) }
 	}
 	ended := 0

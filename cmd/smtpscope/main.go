@@ -384,6 +384,7 @@ func runFiles(ctx context.Context, c *config, stdin io.Reader, stdout, stderr io
 		fmt.Fprintf(stderr, "smtpscope: %v\n", err)
 		return exitFailure
 	}
+	defer out.abort()
 	mbox, ok := messageOutputs(c, stderr)
 	if !ok {
 		return exitFailure

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"golang.org/x/term"
 
@@ -63,14 +64,17 @@ func openOutputs(c *config, stdout io.Writer, ro report.Options) (*outputs, erro
 				}
 			}
 		}
-		// A report of mail is private, like the capture it comes from.
-		f, err := os.OpenFile(c.html, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		// Written beside its name and renamed at the end, so a failed run leaves an older
+		// report as it was; 0600 (CreateTemp's), as a report of mail is private like the
+		// capture it comes from.
+		f, err := os.CreateTemp(filepath.Dir(c.html), ".smtpscope-html-*")
 		if err != nil {
 			return nil, fmt.Errorf("--html: %w", err)
 		}
 		h, err := report.NewHTML(f, ro, report.HTMLInfo{Title: htmlTitle(c.inputs), Files: c.inputs})
 		if err != nil {
 			f.Close()
+			os.Remove(f.Name())
 			return nil, fmt.Errorf("--html: %w", err)
 		}
 		o.html, o.htmlFile, o.htmlPath = h, f, c.html
@@ -137,12 +141,25 @@ func (o *outputs) finish(stats string) error {
 	}
 	err = errors.Join(err, o.bw.Flush())
 	if o.html != nil {
-		herr := o.html.Close()
-		herr = errors.Join(herr, o.htmlFile.Close())
-		if herr != nil {
-			herr = fmt.Errorf("--html %s: %w", o.htmlPath, herr)
+		herr := errors.Join(o.html.Close(), o.htmlFile.Close())
+		if herr == nil {
+			herr = os.Rename(o.htmlFile.Name(), o.htmlPath)
 		}
-		err = errors.Join(err, herr)
+		if herr != nil {
+			os.Remove(o.htmlFile.Name())
+			err = errors.Join(err, fmt.Errorf("--html %s: %w", report.Printable(o.htmlPath), herr))
+		}
+		o.html = nil
 	}
 	return err
+}
+
+// abort drops the HTML report of a run that does not finish; after finish it does nothing.
+func (o *outputs) abort() {
+	if o.html != nil {
+		o.html.Close()
+		o.htmlFile.Close()
+		os.Remove(o.htmlFile.Name())
+		o.html = nil
+	}
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -371,5 +373,35 @@ func TestHTMLNotOverInput(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(path); len(got) != len(orig) {
 		t.Errorf("the capture is now %d bytes, was %d", len(got), len(orig))
+	}
+}
+
+// TestHTMLFailedRun: a run that fails (here its stdout) leaves an older report as it was and no
+// partial file beside it; a run that succeeds replaces it.
+func TestHTMLFailedRun(t *testing.T) {
+	dir := t.TempDir()
+	report := filepath.Join(dir, "r.html")
+	if err := os.WriteFile(report, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	code := run(context.Background(), []string{"-r", input("auth-plain"), "--html", report, "--json"}, nil, &failingWriter{n: 10}, &stderr)
+	if code != exitFailure {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if b, _ := os.ReadFile(report); string(b) != "old" {
+		t.Errorf("the older report changed: %.50q", b)
+	}
+	if files, _ := os.ReadDir(dir); len(files) != 1 {
+		t.Errorf("files left beside the report: %v", files)
+	}
+	if _, stderr, code := runCLI(t, nil, "-r", input("auth-plain"), "--html", report); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if b, _ := os.ReadFile(report); !strings.Contains(string(b), "</html>") {
+		t.Error("the report was not replaced")
+	}
+	if fi, err := os.Stat(report); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("report mode %v (%v), want 0600", fi.Mode(), err)
 	}
 }
