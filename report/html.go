@@ -18,7 +18,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-
 	"github.com/smtpscope/smtpscope/message"
 	"github.com/smtpscope/smtpscope/smtpdecode"
 )
