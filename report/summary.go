@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bufio"
 	"io"
 	"strconv"
 	"strings"
@@ -20,7 +19,8 @@ import (
 // give up space until a line fits; on a terminal too narrow for every column at its smallest,
 // the start shows the time of day only and the columns that matter least are left out.
 type Summary struct {
-	w     *bufio.Writer
+	w     io.Writer
+	err   error // the first write error
 	o     Options
 	width int // the line width to fit, or 0
 
@@ -31,17 +31,25 @@ type Summary struct {
 	totals summaryTotals
 	buf    []byte
 	file   string // the capture of the last line
+	probe  int    // how many sessions size the columns
 }
 
 // SummaryOptions are the Summary's own options.
 type SummaryOptions struct {
 	// Width is the width lines must fit (the terminal's), or 0 for no limit.
 	Width int
+	// Stream sizes the columns from the first session instead of the first summaryProbe, so
+	// that each line shows as its session ends (a live capture).
+	Stream bool
 }
 
 // NewSummary returns a Summary writer on w.
 func NewSummary(w io.Writer, o Options, so SummaryOptions) *Summary {
-	return &Summary{w: bufio.NewWriterSize(w, 16<<10), o: o, width: so.Width}
+	probe := summaryProbe
+	if so.Stream {
+		probe = 1
+	}
+	return &Summary{w: w, o: o, width: so.Width, probe: probe}
 }
 
 // summaryProbe is how many sessions size the columns.
@@ -114,16 +122,16 @@ func (s *Summary) Session(sess *smtpdecode.Session) error {
 	r := s.row(sess)
 	if s.cols == nil {
 		s.held = append(s.held, r)
-		if len(s.held) == summaryProbe {
+		if len(s.held) == s.probe {
 			s.size() // writes the held lines, this one too
 		}
-		return nil
+		return s.err
 	}
 	if s.short {
 		r.cells[colStart] = r.cells[colStart][len("2006-01-02 "):]
 	}
 	s.line(&r)
-	return nil
+	return s.err
 }
 
 // Close writes the lines still held and the totals, and flushes.
@@ -132,7 +140,7 @@ func (s *Summary) Close() error {
 		s.size()
 	}
 	s.totalsLine()
-	return s.w.Flush()
+	return s.err
 }
 
 // Line writes a line of text after the table (the capture's statistics).
@@ -140,9 +148,15 @@ func (s *Summary) Line(text string) error {
 	if s.cols == nil {
 		s.size()
 	}
-	s.w.WriteString(text)
-	s.w.WriteByte('\n')
-	return s.w.Flush()
+	s.write([]byte(text + "\n"))
+	return s.err
+}
+
+// write writes b, keeping the first error.
+func (s *Summary) write(b []byte) {
+	if s.err == nil {
+		_, s.err = s.w.Write(b)
+	}
 }
 
 // size sets the column widths from the held rows and writes the header and those rows.
@@ -250,7 +264,7 @@ func (s *Summary) line(r *summaryRow) {
 		}
 	}
 	b = append(b, '\n')
-	s.w.Write(b)
+	s.write(b)
 	s.buf = b
 }
 
@@ -511,6 +525,5 @@ func (s *Summary) totalsLine() {
 	if t.failed > 0 && s.o.Color {
 		line = strings.Replace(line, strconv.Itoa(t.failed)+" with failures", red+strconv.Itoa(t.failed)+" with failures"+reset, 1)
 	}
-	s.w.WriteString(line)
-	s.w.WriteByte('\n')
+	s.write([]byte(line + "\n"))
 }

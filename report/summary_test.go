@@ -97,7 +97,6 @@ func TestSummaryManySessions(t *testing.T) {
 	sum := NewSummary(&b, Options{}, SummaryOptions{})
 	for i, s := range sessions {
 		sum.Session(s)
-		sum.w.Flush()
 		if i == summaryProbe-2 && b.Len() != 0 {
 			t.Fatal("lines written before the columns were sized")
 		}
@@ -196,4 +195,28 @@ func FuzzSummary(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSummaryStream: with Stream, each line reaches the writer as its session is given; write
+// errors come back from Session.
+func TestSummaryStream(t *testing.T) {
+	var b bytes.Buffer
+	sum := NewSummary(&b, Options{}, SummaryOptions{Stream: true})
+	for i := range 3 {
+		s := newSession()
+		s.ID = int64(i + 1)
+		if err := sum.Session(s); err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(b.String(), "\n"); n != i+2 { // the header and each line so far
+			t.Fatalf("after session %d, %d lines written:\n%s", i+1, n, b.String())
+		}
+	}
+	failing := NewSummary(failWriter{}, Options{}, SummaryOptions{Stream: true})
+	if err := failing.Session(newSession()); err == nil {
+		t.Error("a write error was not returned")
+	}
+	if err := failing.Close(); err == nil {
+		t.Error("Close did not return the write error")
+	}
 }

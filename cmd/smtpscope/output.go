@@ -35,6 +35,12 @@ type outputs struct {
 	shown    int64 // sessions written
 }
 
+// streaming reports whether the input comes as it happens (a live capture, standard input):
+// then each session is shown as soon as it ends.
+func (c *config) streaming() bool {
+	return c.iface != "" || len(c.inputs) == 1 && c.inputs[0] == "-"
+}
+
 // stdoutUsed reports whether the run writes to stdout.
 func (c *config) stdoutUsed() bool { return c.html == "" || c.format != "" }
 
@@ -49,7 +55,7 @@ func openOutputs(c *config, stdout io.Writer, ro report.Options) (*outputs, erro
 		case "json":
 			o.main = report.NewJSON(o.bw, ro)
 		case "summary":
-			o.sum = report.NewSummary(o.bw, ro, report.SummaryOptions{Width: terminalWidth(stdout)})
+			o.sum = report.NewSummary(o.bw, ro, report.SummaryOptions{Width: terminalWidth(stdout), Stream: c.streaming()})
 			o.main = o.sum
 		case "zeek", "zeek-json":
 			o.zeek = report.NewZeek(o.bw, ro, c.format == "zeek-json")
