@@ -390,7 +390,7 @@ func runFiles(ctx context.Context, c *config, stdin io.Reader, stdout, stderr io
 		return exitFailure
 	}
 	var prog *progress
-	if total, ok := totalSize(c.inputs); ok && wantProgress(c.quiet, total, c.stdoutUsed(), isTerminal(stdout), isTerminal(stderr)) {
+	if total, ok := totalSize(c.inputs); ok && wantProgress(c.quiet, total, c.stdoutUsed(), mayReachTerminal(stdout), isTerminal(stderr)) {
 		prog = startProgress(stderr, total)
 	}
 	// Once output cannot be written (a closed pipe: smtpscope -r x | head),

@@ -24,10 +24,25 @@ type progress struct {
 }
 
 // wantProgress decides whether to show progress: on a terminal stderr, for input large enough,
-// unless quiet, and not when the report itself goes to the same terminal (the bar would be
-// drawn over it).
+// unless quiet, and not when the report itself may go to a terminal (the bar would be drawn
+// over it): stdoutTerminal is mayReachTerminal(stdout).
 func wantProgress(quiet bool, total int64, stdoutUsed, stdoutTerminal, stderrTerminal bool) bool {
 	return !quiet && total >= progressMin && stderrTerminal && !(stdoutUsed && stdoutTerminal)
+}
+
+// mayReachTerminal reports whether what is written to w may end on a terminal: w is one, or a
+// pipe or socket (| less, | grep). A regular file, /dev/null or a writer that is not a file
+// is not.
+func mayReachTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return true
+	}
+	return isTerminal(w) || fi.Mode()&(os.ModeNamedPipe|os.ModeSocket) != 0
 }
 
 func isTerminal(w io.Writer) bool {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -34,8 +35,30 @@ func TestWantProgress(t *testing.T) {
 		}
 	}
 	var b bytes.Buffer
-	if isTerminal(&b) {
-		t.Error("a buffer is a terminal")
+	if isTerminal(&b) || mayReachTerminal(&b) {
+		t.Error("a buffer may reach a terminal")
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	if !mayReachTerminal(w) {
+		t.Error("a pipe (| less) cannot reach a terminal?")
+	}
+	f, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	if mayReachTerminal(f) || mayReachTerminal(null) {
+		t.Error("a regular file or /dev/null may reach a terminal")
 	}
 }
 
