@@ -292,6 +292,22 @@ func (c *config) setFilter(sessions, clients, servers []string) error {
 	return nil
 }
 
+// inputNames lists the captures for a message: escaped, and the first three of a long list.
+func inputNames(inputs []string) string {
+	var b strings.Builder
+	for i, in := range inputs {
+		if i == 3 {
+			fmt.Fprintf(&b, " and %d more", len(inputs)-3)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(report.Printable(in))
+	}
+	return b.String()
+}
+
 // parsePort reads a --port value.
 func parsePort(p string) (uint16, error) {
 	n, err := strconv.ParseUint(strings.TrimSpace(p), 10, 16)
@@ -440,32 +456,33 @@ func runFiles(ctx context.Context, c *config, stdin io.Reader, stdout, stderr io
 		stats = fmt.Sprintf("%s, in %d captures", stats, len(c.inputs))
 	}
 	if total.Sessions == 0 {
-		stats = fmt.Sprintf("no SMTP sessions in %s (%d packets read, %d skipped as malformed)", strings.Join(c.inputs, ", "), total.Packets, total.Malformed)
+		stats = fmt.Sprintf("no SMTP sessions in %s (%d packets read, %d skipped as malformed)", inputNames(c.inputs), total.Packets, total.Malformed)
 	}
 	if werr == nil {
 		werr = out.finish(stats)
 	}
 	if werr != nil {
 		fmt.Fprintf(stderr, "smtpscope: writing output: %v\n", werr)
-		return exitFailure
-	}
-	if out.text == nil && out.sum == nil && total.Sessions == 0 { // said on stderr when stdout has no room for it
-		fmt.Fprintln(stderr, "smtpscope: "+stats)
-	}
-	if !c.stdoutUsed() {
-		fmt.Fprintf(stderr, "smtpscope: wrote %s (%d sessions)\n", c.html, out.shown)
+	} else {
+		if out.text == nil && out.sum == nil && total.Sessions == 0 { // said on stderr when stdout has no room for it
+			fmt.Fprintln(stderr, "smtpscope: "+stats)
+		}
+		if !c.stdoutUsed() {
+			fmt.Fprintf(stderr, "smtpscope: wrote %s (%d sessions)\n", report.Printable(c.html), out.shown)
+		}
 	}
 	if total.Evicted > 0 {
 		fmt.Fprintf(stderr, "smtpscope: %d connections were flushed while still open: more than %d were open at once (--max-connections)\n", total.Evicted, c.opts.Reassembly.MaxConnections)
 	}
 	// Messages that could not be written out are reported, but the
-	// captures' own faults (or an interrupt) decide the exit status first.
+	// captures' own faults (or an interrupt) decide the exit status first,
+	// and output that could not be written before them.
 	merr := total.Messages
 	if mbox != nil {
 		merr = errors.Join(merr, mbox.Close())
 	}
 	if merr != nil {
-		fmt.Fprintf(stderr, "smtpscope: %v\n", merr)
+		fmt.Fprintf(stderr, "smtpscope: %s\n", report.Printable(merr.Error()))
 	}
 	code := exitOK
 	if merr != nil {
@@ -475,16 +492,23 @@ func runFiles(ctx context.Context, c *config, stdin io.Reader, stdout, stderr io
 		switch {
 		case r.err == nil:
 		case errors.Is(r.err, context.Canceled):
+			if werr != nil {
+				break // stopped because output failed
+			}
 			if code != exitInterrupted {
 				fmt.Fprintln(stderr, "smtpscope: interrupted")
 			}
 			code = exitInterrupted
 		default:
-			fmt.Fprintf(stderr, "smtpscope: %v\n", r.err)
+			// Names come from the command line or a glob: escaped like everything else.
+			fmt.Fprintf(stderr, "smtpscope: %s\n", report.Printable(r.err.Error()))
 			if code != exitInterrupted {
 				code = exitBadInput
 			}
 		}
+	}
+	if werr != nil {
+		return exitFailure
 	}
 	return code
 }

@@ -405,3 +405,34 @@ func TestHTMLFailedRun(t *testing.T) {
 		t.Errorf("report mode %v (%v), want 0600", fi.Mode(), err)
 	}
 }
+
+// TestInputNamesEscaped: capture names, which a glob may bring in unseen, reach the terminal
+// escaped; a missing capture is named even when output fails too; a long list is cut.
+func TestInputNamesEscaped(t *testing.T) {
+	dir := t.TempDir()
+	empty := pcapOf(t, pcapgen.PcapOptions{LinkType: 1}, nil)
+	evil := filepath.Join(dir, "a\x1b[2J\x1b]0;pwn\a.pcap")
+	if err := os.WriteFile(evil, empty, 0o600); err != nil {
+		t.Skip("the file system takes no such name:", err)
+	}
+	stdout, stderr, code := runCLI(t, nil, "-r", filepath.Join(dir, "*.pcap"))
+	if code != 0 || strings.ContainsAny(stdout+stderr, "\x1b\a") || !strings.Contains(stdout, `a\x1b[2J`) {
+		t.Errorf("exit %d; stdout %q; stderr %q", code, stdout, stderr)
+	}
+	missing := filepath.Join(dir, "gone\x1b.pcap")
+	var errb bytes.Buffer
+	code = run(context.Background(), []string{"-r", missing, "-r", input("auth-plain"), "--json"}, nil, &failingWriter{n: 10}, &errb)
+	if code != exitFailure || !strings.Contains(errb.String(), `gone\x1b.pcap`) || strings.Contains(errb.String(), "\x1b") {
+		t.Errorf("exit %d, stderr %q: the missing capture must be named, escaped", code, errb.String())
+	}
+	var many []string
+	for i := range 10 {
+		p := filepath.Join(dir, fmt.Sprintf("e%d.pcap", i))
+		os.WriteFile(p, empty, 0o600)
+		many = append(many, "-r", p)
+	}
+	stdout, _, _ = runCLI(t, nil, many...)
+	if !strings.Contains(stdout, "and 7 more") || strings.Contains(stdout, "e9.pcap") {
+		t.Errorf("a long list of captures is not cut: %q", stdout)
+	}
+}
