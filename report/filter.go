@@ -32,6 +32,10 @@ type AddrPattern struct {
 // ParseAddrPattern reads "192.0.2.1", "2001:db8::/32", "192.0.2.1:25" or "[2001:db8::1]:25".
 func ParseAddrPattern(s string) (AddrPattern, error) {
 	if p, err := netip.ParsePrefix(s); err == nil {
+		// Sessions carry IPv4 addresses unmapped: so does a prefix of ::ffff:0:0/96.
+		if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+		}
 		return AddrPattern{Prefix: p.Masked()}, nil
 	}
 	if a, err := netip.ParseAddr(s); err == nil {

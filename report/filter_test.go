@@ -48,7 +48,9 @@ func TestParseAddrPattern(t *testing.T) {
 		{"192.0.2.10:40002", "192.0.2.10:40001", false},
 		{"2001:db8::/32", "[2001:db8::1]:25", true},
 		{"[2001:db8::1]:25", "[2001:db8::1]:25", true},
-		{"192.0.2.10", "[::ffff:192.0.2.10]:25", true}, // mapped
+		{"192.0.2.10", "[::ffff:192.0.2.10]:25", true},  // mapped
+		{"::ffff:192.0.2.0/120", "192.0.2.10:25", true}, // a mapped prefix
+		{"::ffff:192.0.2.0/120", "192.0.3.10:25", false},
 	} {
 		p, err := ParseAddrPattern(c.pattern)
 		if err != nil {

@@ -188,6 +188,17 @@ func parseArgs(args []string, stderr io.Writer) (*config, int) {
 		fmt.Fprintf(stderr, "smtpscope: %s\n", msg)
 		return nil, exitBadInput
 	}
+	for _, name := range []string{"session", "client", "server", "from", "rcpt", "auth-user"} {
+		// pflag reads --from '' as no value at all: that would quietly select everything.
+		if v, _ := fs.GetStringSlice(name); fs.Changed(name) && len(v) == 0 {
+			hint := ""
+			if name == "from" {
+				hint = " (the null sender is '<>')"
+			}
+			fmt.Fprintf(stderr, "smtpscope: --%s: an empty value selects nothing%s\n", name, hint)
+			return nil, exitBadInput
+		}
+	}
 	if err := c.setFilter(sessions, clients, servers); err != nil {
 		fmt.Fprintf(stderr, "smtpscope: %v\n", err)
 		return nil, exitBadInput
@@ -284,6 +295,9 @@ func (c *config) setFilter(sessions, clients, servers []string) error {
 		v    []string
 	}{{"--from", c.filter.From}, {"--rcpt", c.filter.Rcpt}, {"--auth-user", c.filter.AuthUser}} {
 		for _, p := range f.v {
+			if f.flag != "--from" && p == "" {
+				return fmt.Errorf("%s: an empty value selects nothing", f.flag)
+			}
 			if err := report.ValidGlob(p); err != nil {
 				return fmt.Errorf("%s %v", f.flag, err)
 			}

@@ -293,7 +293,8 @@ func TestFilters(t *testing.T) {
 			t.Errorf("%v: summary totals do not count %d sessions:\n%s", c.args, len(want), sum)
 		}
 	}
-	for _, bad := range [][]string{{"--session", "x"}, {"--client", "example.com"}, {"--from", "[x"}, {"--format", "xml"}, {"--json", "--summary"}} {
+	for _, bad := range [][]string{{"--session", "x"}, {"--client", "example.com"}, {"--from", "[x"}, {"--format", "xml"}, {"--json", "--summary"},
+		{"--from", ""}, {"--rcpt", ""}, {"--auth-user", ""}, {"--rcpt", "a@x,,b@x"}, {"--client", ""}} {
 		if _, stderr, code := runCLI(t, nil, append([]string{"-r", inputs[0]}, bad...)...); code != exitBadInput || stderr == "" {
 			t.Errorf("%v: exit %d, stderr %q", bad, code, stderr)
 		}
