@@ -108,13 +108,13 @@ type summaryRow struct {
 
 // summaryTotals counts what the totals line says.
 type summaryTotals struct {
-	sessions, failed                      int
-	messages, accepted, rejected, aborted int
-	rcptOK, rcptNo                        int
-	bytes                                 int64
-	authOK, authFailed                    int
-	anomalies, anomalous                  int
-	start, end                            time.Time
+	sessions, failed                                  int
+	messages, accepted, rejected, aborted, unfinished int
+	rcptOK, rcptNo                                    int
+	bytes                                             int64
+	authOK, authFailed                                int
+	anomalies, anomalous                              int
+	start, end                                        time.Time
 }
 
 // Session writes the session's line (or holds it while the columns are sized).
@@ -325,6 +325,7 @@ func (s *Summary) row(sess *smtpdecode.Session) summaryRow {
 	t.accepted += f.accepted
 	t.rejected += f.rejected
 	t.aborted += f.aborted
+	t.unfinished += f.unfinished
 	r.cells[colFrom] = "-"
 	r.cells[colRcpt] = "-"
 	if n := len(sess.Transactions); n > 0 {
@@ -479,23 +480,30 @@ func (s *Summary) totalsLine() {
 		b.WriteString(" over ")
 		b.WriteString(shortDuration(t.end.Sub(t.start)))
 	}
-	if t.messages+t.accepted+t.rejected+t.aborted == 0 {
+	if tx := t.accepted + t.rejected + t.aborted + t.unfinished; tx == 0 {
 		b.WriteString(" · no mail · ")
 	} else {
+		// Transactions by outcome, then the messages (transactions that sent content).
 		b.WriteString(" · ")
-		b.WriteString(strconv.Itoa(t.messages))
-		b.WriteString(plural(t.messages, " message", " messages"))
-		b.WriteString(" (")
+		b.WriteString(strconv.Itoa(tx))
+		b.WriteString(plural(tx, " transaction (", " transactions ("))
 		b.WriteString(strconv.Itoa(t.accepted))
 		b.WriteString(" accepted, ")
 		b.WriteString(strconv.Itoa(t.rejected))
 		b.WriteString(" rejected")
-		if t.aborted > 0 {
-			b.WriteString(", ")
-			b.WriteString(strconv.Itoa(t.aborted))
-			b.WriteString(" aborted")
+		for _, o := range []struct {
+			n    int
+			what string
+		}{{t.aborted, " aborted"}, {t.unfinished, " unfinished"}} {
+			if o.n > 0 {
+				b.WriteString(", ")
+				b.WriteString(strconv.Itoa(o.n))
+				b.WriteString(o.what)
+			}
 		}
 		b.WriteString("), ")
+		b.WriteString(strconv.Itoa(t.messages))
+		b.WriteString(plural(t.messages, " message of ", " messages of "))
 		b.WriteString(humanBytes(t.bytes))
 		b.WriteString(" · ")
 	}

@@ -52,7 +52,7 @@ func TestSummaryCells(t *testing.T) {
 		t.Error("the password shows")
 	}
 	total := lines[2]
-	for _, want := range []string{"1 session over 1.500s", "1 message (1 accepted, 1 rejected)", "12K", "recipients 1 accepted, 2 refused", "AUTH 1 ok, 0 failed", "1 with failures"} {
+	for _, want := range []string{"1 session over 1.500s", "2 transactions (1 accepted, 1 rejected), 1 message of 12K", "recipients 1 accepted, 2 refused", "AUTH 1 ok, 0 failed", "1 with failures"} {
 		if !strings.Contains(total, want) {
 			t.Errorf("totals lack %q: %s", want, total)
 		}
