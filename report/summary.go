@@ -2,6 +2,7 @@ package report
 
 import (
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -189,8 +190,12 @@ func (s *Summary) size() {
 	s.held = nil
 }
 
-// fit makes a line fit s.width: it narrows the columns that may be cut (as far as they go),
-// then shows the time of day only, then leaves out columns.
+// summaryCut lists the columns that may be cut.
+var summaryCut = []int{colSubject, colFrom, colHelo, colAuth, colOutcome}
+
+// fit makes a line fit s.width. With the columns that may be cut at their narrowest, it decides
+// whether the start shows the time of day only and which columns are left out; then the room
+// left is shared out among the cut columns, up to their natural widths.
 func (s *Summary) fit() {
 	over := func() int {
 		n := 1 // a space before the first column, two between the others
@@ -201,11 +206,9 @@ func (s *Summary) fit() {
 		}
 		return n - 2 - s.width
 	}
-	for _, c := range []int{colSubject, colFrom, colHelo, colAuth, colOutcome} {
-		if o := over(); o > 0 {
-			floor := max(summaryColumns[c].min, displayWidth(summaryColumns[c].title))
-			s.cols[c] = max(floor, s.cols[c]-o)
-		}
+	natural := slices.Clone(s.cols)
+	for _, c := range summaryCut {
+		s.cols[c] = min(s.cols[c], max(summaryColumns[c].min, displayWidth(summaryColumns[c].title)))
 	}
 	if over() > 0 {
 		s.short = true
@@ -213,9 +216,20 @@ func (s *Summary) fit() {
 	}
 	for _, c := range summaryDrop {
 		if over() <= 0 {
-			return
+			break
 		}
 		s.hidden[c] = true
+	}
+	// A column at a time, so that each cut column gets a share.
+	for room, grew := -over(), true; room > 0 && grew; {
+		grew = false
+		for _, c := range summaryCut {
+			if room > 0 && !s.hidden[c] && s.cols[c] < natural[c] {
+				s.cols[c]++
+				room--
+				grew = true
+			}
+		}
 	}
 }
 

@@ -44,6 +44,10 @@ func TestSummaryRecorded(t *testing.T) {
 		if width > 0 && hw > width {
 			t.Errorf("width %d: header is %d wide", width, hw)
 		}
+		// What was cut had the room there was.
+		if width > 0 && strings.Contains(strings.Join(lines, "\n"), "…") && hw != width {
+			t.Errorf("width %d: values cut, yet the header is %d wide:\n%s", width, hw, header)
+		}
 		for i, l := range lines[1 : len(lines)-1] {
 			s := sessions[i]
 			long := len(s.Client.String()) > 21 || len(s.Server.String()) > 21 // addresses are never cut
