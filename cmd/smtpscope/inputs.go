@@ -39,7 +39,12 @@ func expandInputs(values []string) ([]string, error) {
 		if len(m) == 0 {
 			return nil, fmt.Errorf("-r %s: no file matches", v)
 		}
-		names = append(names, m...)
+		for _, n := range m {
+			if n == "-" {
+				n = "./-" // a file named -, not standard input
+			}
+			names = append(names, n)
+		}
 	}
 	return names, nil
 }
@@ -87,10 +92,15 @@ func readInputs(ctx context.Context, names []string, o pipeline.Options, paralle
 				q := queues[i]
 				var r inputResult
 				oi := o
+				var derr error
 				if o.Messages.Dir != nil {
-					oi.Messages.Dir, r.err = o.Messages.Dir.Sub(extractFolder(i, names[i]))
+					oi.Messages.Dir, derr = o.Messages.Dir.Sub(extractFolder(i, names[i]))
 				}
-				if r.err == nil {
+				if derr != nil {
+					// Output that cannot be written, not a bad capture: counted with the
+					// messages that could not be written out.
+					r.st.Messages = fmt.Errorf("--extract: %w", derr)
+				} else {
 					r = readInput(ctx, names[i], oi, prog, stdin, names[i], func(s *smtpdecode.Session) {
 						q <- inputSession{s: s}
 					})

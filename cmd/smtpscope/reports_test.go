@@ -437,3 +437,32 @@ func TestInputNamesEscaped(t *testing.T) {
 		t.Errorf("a long list of captures is not cut: %q", stdout)
 	}
 }
+
+// TestSeveralInputsOddCases: a glob's match named "-" is that file, not standard input; an
+// extract folder that cannot be made is an output failure (exit 1), not a bad capture.
+func TestSeveralInputsOddCases(t *testing.T) {
+	dir := t.TempDir()
+	capture, err := os.ReadFile(input("auth-plain"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "-"), capture, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "b.pcap"), capture, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := runCLI(t, nil, "-r", filepath.Join(dir, "*"), "--json")
+	if code != 0 || strings.Count(stdout, "\n") != 2 {
+		t.Errorf("exit %d, %d sessions, stderr %q", code, strings.Count(stdout, "\n"), stderr)
+	}
+
+	out := t.TempDir()
+	if err := os.WriteFile(filepath.Join(out, "1-b.pcap"), nil, 0o600); err != nil { // where a folder must go
+		t.Fatal(err)
+	}
+	_, stderr, code = runCLI(t, nil, "-r", filepath.Join(dir, "b.pcap"), "-r", input("auth-plain"), "--extract", out, "--json")
+	if code != exitFailure || !strings.Contains(stderr, "--extract") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
